@@ -1,0 +1,157 @@
+//! HTTP through the host's egress import.
+//!
+//! The host owns the network: it checks the destination, attaches the tenant's
+//! credential, rate-limits and retries. A connector only builds URLs and reads
+//! responses.
+
+use crate::bindings::grantscope::connector::egress;
+use crate::bindings::grantscope::connector::types::{EgressError, Method, Request};
+use crate::{Error, ErrorCode};
+
+/// A provider response.
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// Lower-case header names.
+    pub headers: Vec<(String, String)>,
+    /// Raw body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of a header (name matched case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True for 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The `rel="next"` URL of an RFC 5988 `Link` header, if any.
+    pub fn next_link(&self) -> Option<String> {
+        self.header("link").and_then(next_link)
+    }
+
+    /// A short, secret-free excerpt of the body for error messages.
+    pub fn excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let mut s: String = text.chars().take(200).collect();
+        if text.chars().count() > 200 {
+            s.push('…');
+        }
+        s
+    }
+}
+
+/// Sends a request with the given method, headers and optional body.
+pub fn send(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<Response, Error> {
+    let req = Request {
+        method,
+        url: url.to_owned(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        body,
+    };
+    match egress::send(&req) {
+        Ok(r) => Ok(Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        }),
+        Err(e) => Err(egress_error(url, e)),
+    }
+}
+
+/// `GET url`.
+pub fn get(url: &str, headers: &[(&str, &str)]) -> Result<Response, Error> {
+    send(Method::Get, url, headers, None)
+}
+
+fn egress_error(url: &str, e: EgressError) -> Error {
+    let (code, what) = match e {
+        EgressError::Denied(why) => (ErrorCode::Egress, format!("denied: {why}")),
+        EgressError::ForbiddenHeader(h) => {
+            (ErrorCode::Egress, format!("header `{h}` is not allowed"))
+        }
+        EgressError::InvalidUrl(why) => (ErrorCode::Egress, format!("invalid url: {why}")),
+        EgressError::BudgetExhausted => (
+            ErrorCode::Egress,
+            "the task's egress call budget is spent".to_owned(),
+        ),
+        EgressError::TooLarge(cap) => (
+            ErrorCode::Egress,
+            format!("response larger than the {cap}-byte cap"),
+        ),
+        EgressError::Timeout => (ErrorCode::Provider, "timed out after retries".to_owned()),
+        EgressError::Connection(why) => (ErrorCode::Provider, format!("connection failed: {why}")),
+        EgressError::RateLimited => (
+            ErrorCode::RateLimited,
+            "still rate-limited after retries".to_owned(),
+        ),
+        EgressError::Credential(why) => (ErrorCode::Unauthenticated, why),
+    };
+    Error::new(code, format!("request to {url}: {what}"))
+}
+
+/// Extracts the `rel="next"` target from an RFC 5988 `Link` header value.
+pub fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let mut pieces = part.split(';');
+        let target = pieces.next()?.trim();
+        let is_next = pieces.any(|p| {
+            let p = p.trim();
+            p.eq_ignore_ascii_case("rel=\"next\"") || p.eq_ignore_ascii_case("rel=next")
+        });
+        let url = target.strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| url.to_owned())
+    })
+}
+
+/// Percent-encodes a query or path component (RFC 3986 unreserved kept).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char);
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_next_among_rels() {
+        let h = r#"<https://api.github.com/organizations/1/installations?page=2>; rel="next", <https://api.github.com/organizations/1/installations?page=5>; rel="last""#;
+        assert_eq!(
+            next_link(h).as_deref(),
+            Some("https://api.github.com/organizations/1/installations?page=2")
+        );
+        assert_eq!(next_link(r#"<https://x/?page=1>; rel="prev""#), None);
+        assert_eq!(next_link(""), None);
+        assert_eq!(next_link("garbage; rel=\"next\""), None);
+    }
+
+    #[test]
+    fn encodes_reserved_characters() {
+        assert_eq!(encode("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
+        assert_eq!(encode("user.name-1_~"), "user.name-1_~");
+    }
+}

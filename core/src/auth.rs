@@ -1,0 +1,383 @@
+//! Credentials and access tokens.
+//!
+//! **Architecture invariant:** this module alone handles secret material. Secrets live
+//! in [`Secret`], whose `Debug` and `Display` print `[redacted]`, so they cannot reach
+//! a log line, an error message or the store by accident. Plugins never see them:
+//! [`crate::egress`] asks for an `Authorization` value per request and attaches it on
+//! the way out.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::egress::{HostRequest, Transport, TransportError};
+
+/// A secret string. Never printed, never serialised.
+#[derive(Clone)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    /// Wraps a secret. Surrounding whitespace (a trailing newline in a file) is
+    /// dropped.
+    pub fn new(value: impl AsRef<str>) -> Self {
+        Secret(Arc::from(value.as_ref().trim()))
+    }
+
+    /// The secret value, for the one place that must send it.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// True when the secret occurs in `haystack` (used by tests and by the output
+    /// guard that refuses to echo a credential back to a guest).
+    pub fn occurs_in(&self, haystack: &[u8]) -> bool {
+        let needle = self.0.as_bytes();
+        !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How a tenant authenticates, as configured. Secrets already loaded.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A fixed token sent as `Authorization: {scheme} {token}`.
+    StaticToken {
+        /// The token.
+        token: Secret,
+        /// Authorization scheme, `Bearer` by default.
+        scheme: String,
+    },
+    /// A GitHub App: an RS256 JWT signed with the app key is exchanged for an
+    /// installation access token (one hour), cached and refreshed before expiry.
+    GitHubApp {
+        /// App id or client id (the JWT `iss`).
+        app_id: String,
+        /// PEM private key.
+        private_key: Secret,
+        /// Installation id; discovered from the org when not configured.
+        installation_id: Option<u64>,
+        /// API root, e.g. `https://api.github.com`.
+        api_base: String,
+        /// Organisation login, for installation discovery.
+        org: String,
+    },
+}
+
+impl Credential {
+    /// The credential kind name used in configs and connector manifests.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credential::StaticToken { .. } => "static-token",
+            Credential::GitHubApp { .. } => "github-app",
+        }
+    }
+}
+
+/// Why no credential could be obtained. Messages never contain secret material.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The key could not be used to sign.
+    #[error("the {kind} private key is not a valid RSA PEM key: {reason}")]
+    BadKey {
+        /// Credential kind.
+        kind: &'static str,
+        /// What the parser said (never the key).
+        reason: String,
+    },
+    /// The token endpoint could not be reached.
+    #[error("token request to {url} failed: {source}")]
+    Transport {
+        /// Endpoint.
+        url: String,
+        /// Cause.
+        #[source]
+        source: TransportError,
+    },
+    /// The token endpoint refused.
+    #[error("token request to {url} was refused with HTTP {status}: {message}")]
+    Refused {
+        /// Endpoint.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The provider's message.
+        message: String,
+    },
+    /// The token endpoint answered something unexpected.
+    #[error("token response from {url} could not be parsed: {reason}")]
+    Malformed {
+        /// Endpoint.
+        url: String,
+        /// Parser message.
+        reason: String,
+    },
+}
+
+/// Issues `Authorization` header values for one tenant, caching short-lived tokens.
+pub struct Authenticator {
+    credential: Credential,
+    cached: Mutex<Option<CachedToken>>,
+}
+
+struct CachedToken {
+    header: Secret,
+    refresh_at: SystemTime,
+}
+
+/// Refresh this long before the provider's expiry, so a token never dies mid-request.
+const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+impl Authenticator {
+    /// An authenticator for `credential`.
+    pub fn new(credential: Credential) -> Self {
+        Authenticator {
+            credential,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The configured credential kind.
+    pub fn kind(&self) -> &'static str {
+        self.credential.kind()
+    }
+
+    /// True when `data` contains any secret this authenticator holds or issued.
+    pub async fn leaks_into(&self, data: &[u8]) -> bool {
+        let cached = self.cached.lock().await;
+        let issued = cached.as_ref().is_some_and(|c| {
+            let token = c.header.expose().rsplit(' ').next().unwrap_or_default();
+            Secret::new(token).occurs_in(data)
+        });
+        issued
+            || match &self.credential {
+                Credential::StaticToken { token, .. } => token.occurs_in(data),
+                Credential::GitHubApp { .. } => false,
+            }
+    }
+
+    /// The `Authorization` value to attach, obtaining a fresh token when needed.
+    pub async fn authorization(&self, transport: &Transport) -> Result<Secret, AuthError> {
+        match &self.credential {
+            Credential::StaticToken { token, scheme } => {
+                Ok(Secret::new(format!("{scheme} {}", token.expose())))
+            }
+            Credential::GitHubApp { .. } => {
+                let mut cached = self.cached.lock().await;
+                if let Some(c) = cached.as_ref()
+                    && SystemTime::now() < c.refresh_at
+                {
+                    return Ok(c.header.clone());
+                }
+                let fresh = self.github_installation_token(transport).await?;
+                let header = fresh.header.clone();
+                *cached = Some(fresh);
+                Ok(header)
+            }
+        }
+    }
+
+    /// Forgets a cached token after the provider said 401, so the next request
+    /// fetches a new one.
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    /// True when a 401 can be cured by fetching a new token.
+    pub fn refreshable(&self) -> bool {
+        matches!(self.credential, Credential::GitHubApp { .. })
+    }
+
+    async fn github_installation_token(
+        &self,
+        transport: &Transport,
+    ) -> Result<CachedToken, AuthError> {
+        let Credential::GitHubApp {
+            app_id,
+            private_key,
+            installation_id,
+            api_base,
+            org,
+        } = &self.credential
+        else {
+            unreachable!("only called for GitHub App credentials")
+        };
+        let jwt = github_app_jwt(app_id, private_key, SystemTime::now())?;
+        let bearer = Secret::new(format!("Bearer {}", jwt.expose()));
+        let installation = match installation_id {
+            Some(id) => *id,
+            None => {
+                let url = format!("{api_base}/orgs/{org}/installation");
+                let body: InstallationRef =
+                    github_call(transport, HostRequest::get(&url), &bearer, &url).await?;
+                body.id
+            }
+        };
+        let url = format!("{api_base}/app/installations/{installation}/access_tokens");
+        let body: AccessToken = github_call(
+            transport,
+            HostRequest::post(&url, Vec::new()),
+            &bearer,
+            &url,
+        )
+        .await?;
+        let expires = time::OffsetDateTime::parse(
+            &body.expires_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_err(|e| AuthError::Malformed {
+            url: url.clone(),
+            reason: format!("expires_at: {e}"),
+        })?;
+        let expires = UNIX_EPOCH + Duration::from_secs(expires.unix_timestamp().max(0) as u64);
+        let refresh_at = expires
+            .checked_sub(REFRESH_MARGIN)
+            .unwrap_or(UNIX_EPOCH)
+            .max(SystemTime::now() + Duration::from_secs(30));
+        Ok(CachedToken {
+            header: Secret::new(format!("Bearer {}", body.token.expose())),
+            refresh_at,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct InstallationRef {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct AccessToken {
+    token: SecretString,
+    expires_at: String,
+}
+
+/// A secret as it arrives in a JSON body: deserialised straight into [`Secret`].
+struct SecretString(Secret);
+
+impl SecretString {
+    fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretString {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| SecretString(Secret::new(s)))
+    }
+}
+
+async fn github_call<T: serde::de::DeserializeOwned>(
+    transport: &Transport,
+    mut req: HostRequest,
+    bearer: &Secret,
+    url: &str,
+) -> Result<T, AuthError> {
+    req.headers.push((
+        "accept".to_owned(),
+        "application/vnd.github+json".to_owned(),
+    ));
+    req.headers
+        .push(("x-github-api-version".to_owned(), "2022-11-28".to_owned()));
+    // Creating an access token has no side effect worth protecting: retrying it
+    // after an ambiguous failure only mints another short-lived token.
+    req.retry_unsafe = true;
+    let resp = transport
+        .send(req, Some(bearer))
+        .await
+        .map_err(|source| AuthError::Transport {
+            url: url.to_owned(),
+            source,
+        })?;
+    if !(200..300).contains(&resp.status) {
+        #[derive(Deserialize)]
+        struct Basic {
+            message: Option<String>,
+        }
+        let message = serde_json::from_slice::<Basic>(&resp.body)
+            .ok()
+            .and_then(|b| b.message)
+            .unwrap_or_else(|| "no message".to_owned());
+        return Err(AuthError::Refused {
+            url: url.to_owned(),
+            status: resp.status,
+            message,
+        });
+    }
+    serde_json::from_slice(&resp.body).map_err(|e| AuthError::Malformed {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// Builds the RS256 JWT a GitHub App presents: `iat` 60 s in the past for clock
+/// skew, `exp` nine minutes ahead (GitHub allows at most ten).
+pub fn github_app_jwt(app_id: &str, key: &Secret, now: SystemTime) -> Result<Secret, AuthError> {
+    #[derive(serde::Serialize)]
+    struct Claims<'a> {
+        iat: u64,
+        exp: u64,
+        iss: &'a str,
+    }
+    let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let claims = Claims {
+        iat: now.saturating_sub(60),
+        exp: now + 9 * 60,
+        iss: app_id,
+    };
+    let bad_key = |e: jsonwebtoken::errors::Error| AuthError::BadKey {
+        kind: "github-app",
+        reason: e.to_string(),
+    };
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.expose().as_bytes()).map_err(bad_key)?;
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        &key,
+    )
+    .map_err(bad_key)?;
+    Ok(Secret::new(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("ghs_supersecret\n");
+        assert_eq!(format!("{s}"), "[redacted]");
+        assert_eq!(format!("{s:?}"), "[redacted]");
+        let c = Credential::StaticToken {
+            token: s.clone(),
+            scheme: "Bearer".into(),
+        };
+        assert!(!format!("{c:?}").contains("supersecret"));
+        assert!(s.occurs_in(b"xx ghs_supersecret yy"));
+        assert!(!s.occurs_in(b"ghs_super"));
+    }
+
+    #[test]
+    fn bad_key_error_does_not_echo_the_key() {
+        let key =
+            Secret::new("-----BEGIN RSA PRIVATE KEY-----\nnotakey\n-----END RSA PRIVATE KEY-----");
+        let err = github_app_jwt("1", &key, SystemTime::now())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("not a valid RSA PEM key"), "{err}");
+        assert!(!err.contains("notakey"), "{err}");
+    }
+}

@@ -1,0 +1,653 @@
+//! The command line.
+//!
+//! **Architecture invariant:** this module alone prints to stdout and alone uses
+//! `anyhow`. Exit codes (documented in README.md): 0 success, 1 findings at or
+//! above `--fail-on` (reserved for `report`), 2 error, 3 partial scan.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, TenantConfig};
+use crate::model::GrantRecord;
+use crate::plugin::Runtime;
+use crate::scan::{Progress, TenantScan, scan_tenants};
+use crate::store::Store;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: findings at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: error (bad input, unreachable store, ...).
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: the scan is partial (some task or tenant failed); what was found is
+/// still recorded and printed.
+pub const EXIT_PARTIAL: u8 = 3;
+
+/// Audit, score and revoke third-party OAuth grants across SaaS tenants.
+#[derive(Debug, Parser)]
+#[command(name = "grantscope", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The inventory store (SQLite file). Default: `[store] path` in the config,
+    /// else the platform data directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Enumerate the grants in every configured tenant and record them.
+    Scan(ScanArgs),
+    /// Run the provider simulator (synthetic tenants on loopback).
+    Sim(SimArgs),
+    /// No credentials needed: simulate, scan and summarise.
+    Demo(DemoArgs),
+    /// Inspect connector plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    /// Configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Scan only this tenant (repeatable).
+    #[arg(long, value_name = "NAME")]
+    tenant: Vec<String>,
+    /// Print `{"grants": [...], "tenants": [...]}` instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Seed of the synthetic world.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Members of the main simulated organisation.
+    #[arg(long, default_value_t = 50)]
+    users: u32,
+    /// Probability of an injected fault per request (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    faults: f64,
+    /// Write a config for the simulated tenants here.
+    #[arg(long, value_name = "FILE")]
+    write_config: Option<PathBuf>,
+    /// Write the ground truth (every grant) here.
+    #[arg(long, value_name = "FILE")]
+    truth: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Directory for the demo's config, store and grants.
+    #[arg(long, default_value = "grantscope-demo")]
+    out: PathBuf,
+    /// Members of the simulated organisation.
+    #[arg(long, default_value_t = 200)]
+    users: u32,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginsCommand {
+    /// List the built-in connectors and the ones a config names.
+    List {
+        /// Configuration file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Show a connector's manifest: hosts, credentials, permissions.
+    Inspect {
+        /// A built-in connector id or a .wasm path.
+        connector: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_env("GRANTSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match cli.log_format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+async fn dispatch(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(args) => scan(cli.db, args).await,
+        Command::Sim(args) => sim(args).await,
+        Command::Demo(args) => demo(cli.db, args).await,
+        Command::Plugins(cmd) => plugins(cmd).await,
+    }
+}
+
+fn store_path(db: Option<PathBuf>, config: Option<&Config>) -> Result<PathBuf> {
+    if let Some(p) = db.or_else(|| config.and_then(|c| c.store_path.clone())) {
+        return Ok(p);
+    }
+    crate::config::default_data_dir()
+        .map(|d| d.join("grantscope.db"))
+        .context("no store path: pass --db PATH or set [store] path in the config")
+}
+
+async fn scan(db: Option<PathBuf>, args: ScanArgs) -> Result<u8> {
+    let config = Config::load(&args.config)?;
+    let tenants = select_tenants(&config, &args.tenant)?;
+    let mut store = Store::open(&store_path(db, Some(&config))?)?;
+    let scans = run_scans(&config, &tenants).await?;
+    let recorded = store.record_scan(&scans)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        print_json(&mut out, &scans)?;
+    } else {
+        print_summary(&mut out, &scans, recorded.added, recorded.removed)?;
+    }
+    Ok(exit_for(&scans))
+}
+
+fn select_tenants(config: &Config, names: &[String]) -> Result<Vec<TenantConfig>> {
+    if config.tenants.is_empty() {
+        bail!("the config defines no tenant: add a [[tenant]] section");
+    }
+    if names.is_empty() {
+        return Ok(config.tenants.clone());
+    }
+    names
+        .iter()
+        .map(|n| {
+            config
+                .tenants
+                .iter()
+                .find(|t| &t.name == n)
+                .cloned()
+                .with_context(|| {
+                    format!(
+                        "no tenant `{n}` in the config; it defines {}",
+                        config
+                            .tenants
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Scans `tenants` with a progress bar on a terminal, log lines otherwise.
+async fn run_scans(config: &Config, tenants: &[TenantConfig]) -> Result<Vec<TenantScan>> {
+    let runtime = Runtime::new(
+        &config.limits,
+        crate::scan::default_cache_dir(config),
+        crate::scan::capacity(config, tenants),
+    )?;
+    let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
+        Box::new(Bar::new())
+    } else {
+        Box::new(Logged)
+    };
+    let scans = scan_tenants(&runtime, config, tenants, progress.as_ref()).await;
+    drop(progress);
+    Ok(scans)
+}
+
+fn exit_for(scans: &[TenantScan]) -> u8 {
+    if scans.iter().all(|s| s.complete) {
+        EXIT_OK
+    } else {
+        EXIT_PARTIAL
+    }
+}
+
+fn print_json(out: &mut impl Write, scans: &[TenantScan]) -> Result<()> {
+    let grants: Vec<&GrantRecord> = scans.iter().flat_map(|s| &s.grants).collect();
+    let doc = serde_json::json!({ "grants": grants, "tenants": scans });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn print_summary(
+    out: &mut impl Write,
+    scans: &[TenantScan],
+    added: u64,
+    removed: u64,
+) -> Result<()> {
+    writeln!(
+        out,
+        "{:<24} {:<10} {:>7} {:>7} {:>8} {:>9}  status",
+        "tenant", "provider", "grants", "tasks", "requests", "throttled"
+    )?;
+    for s in scans {
+        let status = if s.complete {
+            "complete".to_owned()
+        } else {
+            format!("PARTIAL ({} failed)", s.failures.len())
+        };
+        writeln!(
+            out,
+            "{:<24} {:<10} {:>7} {:>7} {:>8} {:>9}  {status}",
+            s.tenant,
+            s.provider,
+            s.grants.len(),
+            s.tasks,
+            s.requests,
+            s.throttled
+        )?;
+    }
+    writeln!(
+        out,
+        "\nnew in the inventory: {added}; removed (complete scans only): {removed}"
+    )?;
+    let failures: Vec<_> = scans
+        .iter()
+        .flat_map(|s| s.failures.iter().map(move |f| (s, f)))
+        .collect();
+    if !failures.is_empty() {
+        writeln!(out, "\nfailures:")?;
+        for (s, f) in failures.iter().take(20) {
+            writeln!(out, "  {}: {}", s.tenant, f.error)?;
+        }
+        if failures.len() > 20 {
+            writeln!(out, "  … and {} more", failures.len() - 20)?;
+        }
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    tenants: Mutex<BTreeMap<String, (u64, u64, u64)>>,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} scanning [{bar:30}] {pos}/{len} tasks  {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Bar {
+            bar,
+            tenants: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn task_done(&self, tenant: &str, done: u64, known: u64, grants: u64) {
+        let mut t = self
+            .tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        t.insert(tenant.to_owned(), (done, known, grants));
+        let (d, k, g) = t
+            .values()
+            .fold((0, 0, 0), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+        self.bar.set_length(k);
+        self.bar.set_position(d);
+        self.bar.set_message(format!("{g} grants"));
+    }
+
+    fn tenant_done(&self, scan: &TenantScan) {
+        self.bar.println(format!(
+            "{} {}: {} grants{}",
+            if scan.complete { "✓" } else { "✗" },
+            scan.tenant,
+            scan.grants.len(),
+            if scan.complete {
+                String::new()
+            } else {
+                format!(", {} failures", scan.failures.len())
+            }
+        ));
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Structured log lines instead of a bar.
+struct Logged;
+
+impl Progress for Logged {
+    fn task_done(&self, tenant: &str, done: u64, known: u64, grants: u64) {
+        if done.is_multiple_of(50) {
+            tracing::info!(tenant, done, known, grants, "scan progress");
+        }
+    }
+
+    fn tenant_done(&self, scan: &TenantScan) {
+        for f in &scan.failures {
+            tracing::warn!(tenant = %scan.tenant, call = %f.call, "{}", f.error);
+        }
+        tracing::info!(
+            tenant = %scan.tenant,
+            grants = scan.grants.len(),
+            tasks = scan.tasks,
+            complete = scan.complete,
+            "tenant scanned"
+        );
+    }
+}
+
+async fn sim(args: SimArgs) -> Result<u8> {
+    let opts = grantscope_sim::SimOptions {
+        seed: args.seed,
+        users: args.users,
+        faults: args.faults,
+        listen: args.listen,
+    };
+    let sim = grantscope_sim::Simulator::new(opts)?.start().await?;
+    if let Some(path) = &args.write_config {
+        sim.write_config(path)?;
+    }
+    if let Some(path) = &args.truth {
+        sim.write_truth(path)?;
+    }
+    println!("grantscope-sim listening on {}", sim.base_url());
+    let _ = std::io::stdout().flush();
+    wait_for_signal().await;
+    sim.shutdown().await;
+    Ok(EXIT_OK)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let opts = grantscope_sim::SimOptions {
+        seed: 7,
+        users: args.users,
+        faults: 0.05,
+        listen: "127.0.0.1:0".parse()?,
+    };
+    let sim = grantscope_sim::Simulator::new(opts)?.start().await?;
+    let config_path = args.out.join("grantscope.toml");
+    sim.write_config(&config_path)?;
+    sim.write_truth(&args.out.join("truth.json"))?;
+    let config = Config::load(&config_path)?;
+    let mut store = Store::open(&db.unwrap_or_else(|| args.out.join("grantscope.db")))?;
+    println!(
+        "grantscope demo: a simulated GitHub estate ({} tenants, {} members in the main org, 5% injected faults)\n",
+        config.tenants.len(),
+        args.users
+    );
+    let scans = run_scans(&config, &config.tenants).await?;
+    let recorded = store.record_scan(&scans)?;
+    sim.shutdown().await;
+
+    let grants: Vec<&GrantRecord> = scans.iter().flat_map(|s| &s.grants).collect();
+    let json_path = args.out.join("grants.json");
+    let mut file = std::fs::File::create(&json_path)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    print_json(&mut file, &scans)?;
+
+    let mut out = std::io::stdout().lock();
+    print_summary(&mut out, &scans, recorded.added, recorded.removed)?;
+    demo_digest(&mut out, &grants)?;
+    writeln!(
+        out,
+        "\nwritten to {}: grantscope.toml (config), grantscope.db (inventory), grants.json, truth.json",
+        args.out.display()
+    )?;
+    Ok(exit_for(&scans))
+}
+
+/// A short reading of the inventory for a person.
+fn demo_digest(out: &mut impl Write, grants: &[&GrantRecord]) -> Result<()> {
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_app: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut never_used = 0;
+    let mut org_wide_write = Vec::new();
+    for g in grants {
+        *by_kind
+            .entry(
+                serde_json::to_value(g.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            )
+            .or_default() += 1;
+        *by_app
+            .entry((g.app.id.clone(), g.app.name.clone()))
+            .or_default() += 1;
+        if g.last_used_at.is_none() && g.kind != crate::model::GrantKind::Installation {
+            never_used += 1;
+        }
+        if g.kind == crate::model::GrantKind::Installation
+            && g.attributes.get("repository_selection").map(String::as_str) == Some("all")
+            && g.scopes
+                .iter()
+                .any(|s| s.ends_with(":write") || s.ends_with(":admin"))
+        {
+            org_wide_write.push(format!("{} on {}", g.app.name, g.tenant));
+        }
+    }
+    writeln!(out, "\ngrants by kind:")?;
+    for (k, n) in &by_kind {
+        writeln!(out, "  {k:<16} {n:>6}")?;
+    }
+    let mut apps: Vec<_> = by_app.into_iter().collect();
+    apps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    writeln!(out, "\nmost widely held:")?;
+    for ((id, name), n) in apps.iter().take(5) {
+        writeln!(out, "  {name:<48} {n:>6}  ({id})")?;
+    }
+    writeln!(
+        out,
+        "\ntokens and keys never used since they were authorised: {never_used}"
+    )?;
+    if !org_wide_write.is_empty() {
+        org_wide_write.sort();
+        writeln!(
+            out,
+            "apps installed on every repository with write access: {}",
+            org_wide_write.len()
+        )?;
+        for a in org_wide_write.iter().take(8) {
+            writeln!(out, "  {a}")?;
+        }
+    }
+    Ok(())
+}
+
+async fn plugins(cmd: PluginsCommand) -> Result<u8> {
+    let limits = crate::config::Limits::default();
+    let runtime = Runtime::new(&limits, crate::config::default_cache_dir(), 2)?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        PluginsCommand::List { config } => {
+            writeln!(
+                out,
+                "{:<20} {:<20} {:<10} source",
+                "id", "provider", "version"
+            )?;
+            for (id, bytes) in crate::embedded::EMBEDDED {
+                let c = runtime.load(id, bytes).await?;
+                let m = c.manifest();
+                writeln!(
+                    out,
+                    "{:<20} {:<20} {:<10} built in",
+                    m.id, m.provider, m.version
+                )?;
+            }
+            if let Some(path) = config {
+                let config = Config::load(&path)?;
+                for t in &config.tenants {
+                    if let crate::config::ConnectorSource::File(p) = &t.connector {
+                        let c = runtime.load_file(p).await?;
+                        let m = c.manifest();
+                        writeln!(
+                            out,
+                            "{:<20} {:<20} {:<10} {}",
+                            m.id,
+                            m.provider,
+                            m.version,
+                            p.display()
+                        )?;
+                    }
+                }
+            }
+        }
+        PluginsCommand::Inspect { connector, json } => {
+            let c = match crate::embedded::get(&connector) {
+                Some(bytes) => runtime.load(&connector, bytes).await?,
+                None if Path::new(&connector).exists() => {
+                    runtime.load_file(Path::new(&connector)).await?
+                }
+                None => bail!(
+                    "`{connector}` is neither a built-in connector nor a file; see `grantscope plugins list`"
+                ),
+            };
+            let m = c.manifest();
+            if json {
+                serde_json::to_writer_pretty(&mut out, m)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} {} ({}), contract {}",
+                    m.id, m.version, m.name, m.contract
+                )?;
+                writeln!(out, "provider:     {}", m.provider)?;
+                writeln!(out, "hosts:        {}", m.hosts.join(", "))?;
+                writeln!(out, "capabilities: {}", m.capabilities.join(", "))?;
+                writeln!(out, "credentials:  {}", m.credential_kinds.join(", "))?;
+                writeln!(out, "settings:")?;
+                for s in &m.settings {
+                    writeln!(
+                        out,
+                        "  {}{}: {}",
+                        s.name,
+                        if s.required { " (required)" } else { "" },
+                        s.description
+                    )?;
+                }
+                writeln!(out, "permissions to audit:")?;
+                for p in m.permissions.iter().filter(|p| !p.revoke_only) {
+                    writeln!(out, "  {}: {}", p.name, p.reason)?;
+                }
+                writeln!(out, "permissions to revoke (only for offboarding):")?;
+                for p in m.permissions.iter().filter(|p| p.revoke_only) {
+                    writeln!(out, "  {}: {}", p.name, p.reason)?;
+                }
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        let codes = [EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL];
+        let set: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(set.len(), codes.len());
+    }
+}

@@ -1,0 +1,564 @@
+//! The configuration file.
+//!
+//! **Architecture invariant:** this module alone reads environment variables and
+//! files named by the operator. Secrets are read here and immediately wrapped in
+//! [`Secret`]; everything downstream gets typed, validated values.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::auth::{Credential, Secret};
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the config file lives (relative paths in it are resolved against this).
+    pub dir: PathBuf,
+    /// `[store] path`, if set.
+    pub store_path: Option<PathBuf>,
+    /// `[plugins] cache_dir`, if set.
+    pub cache_dir: Option<PathBuf>,
+    /// Scheduler settings.
+    pub scan: ScanSettings,
+    /// Sandbox limits.
+    pub limits: Limits,
+    /// The tenants, in file order.
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// Scheduler settings (`[scan]`).
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    /// Tasks of one tenant that run at once.
+    pub concurrency: usize,
+    /// Attempts per task for retryable connector errors.
+    pub task_attempts: u32,
+}
+
+impl Default for ScanSettings {
+    fn default() -> Self {
+        ScanSettings {
+            concurrency: 8,
+            task_attempts: 4,
+        }
+    }
+}
+
+/// Limits on every guest call (`[limits]`). Defaults are DESIGN.md's starting points.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Linear memory per instance, bytes.
+    pub memory_bytes: usize,
+    /// CPU time a guest may spend in one call (time in host calls excluded).
+    pub cpu_per_call: Duration,
+    /// Wall-clock time for one call, host calls included.
+    pub wall_per_call: Duration,
+    /// Egress requests per call.
+    pub egress_calls: u32,
+    /// Largest response body delivered to a guest, bytes.
+    pub response_bytes: u64,
+    /// Timeout of one HTTP attempt.
+    pub request_timeout: Duration,
+    /// Log bytes per call before the call is failed.
+    pub log_bytes: usize,
+    /// Largest component accepted, bytes (checked before compiling).
+    pub component_bytes: usize,
+    /// Bytes a guest may move into the host per call.
+    pub hostcall_fuel: usize,
+    /// Grants one step may return.
+    pub grants_per_step: usize,
+    /// Follow-up tasks one step may return.
+    pub tasks_per_step: usize,
+    /// Tasks one tenant scan may run in all.
+    pub tasks_per_scan: usize,
+    /// HTTP attempts per request (first try included) for retryable failures.
+    pub http_attempts: u32,
+    /// Longest wait the host accepts for a rate limit before giving up.
+    pub max_rate_limit_wait: Duration,
+    /// Requests per second per tenant.
+    pub requests_per_second: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 64 << 20,
+            cpu_per_call: Duration::from_secs(2),
+            wall_per_call: Duration::from_secs(60),
+            egress_calls: 50,
+            response_bytes: 8 << 20,
+            request_timeout: Duration::from_secs(30),
+            log_bytes: 1 << 20,
+            component_bytes: 20 << 20,
+            hostcall_fuel: 8 << 20,
+            grants_per_step: 10_000,
+            tasks_per_step: 10_000,
+            tasks_per_scan: 1_000_000,
+            http_attempts: 5,
+            max_rate_limit_wait: Duration::from_secs(120),
+            requests_per_second: 20,
+        }
+    }
+}
+
+/// Where a tenant's connector comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ConnectorSource {
+    /// A first-party connector embedded in the binary, by id.
+    Embedded(String),
+    /// A third-party component file.
+    File(PathBuf),
+}
+
+/// One tenant (`[[tenant]]`).
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    /// Unique name.
+    pub name: String,
+    /// The connector that serves it.
+    pub connector: ConnectorSource,
+    /// Plain http to loopback is allowed (simulated tenants only).
+    pub simulator: bool,
+    /// Destinations the operator allows (`host` or `host:port`); empty means the
+    /// connector's declared exact hosts.
+    pub hosts: Vec<String>,
+    /// Non-secret settings handed to the connector.
+    pub settings: BTreeMap<String, String>,
+    /// How to authenticate.
+    pub credential: Credential,
+    /// Overrides `[scan] concurrency`.
+    pub concurrency: Option<usize>,
+}
+
+/// A configuration problem, with the file and what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown keys.
+    #[error("config {path} is not valid: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Parser message, with line and column.
+        message: String,
+    },
+    /// A value is wrong.
+    #[error("config {path}: {message}")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    plugins: RawPlugins,
+    #[serde(default)]
+    scan: RawScan,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    tenant: Vec<RawTenant>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPlugins {
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScan {
+    concurrency: Option<usize>,
+    task_attempts: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory_mib: Option<usize>,
+    cpu_ms_per_call: Option<u64>,
+    wall_secs_per_call: Option<u64>,
+    egress_calls_per_call: Option<u32>,
+    response_mib: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    log_kib_per_call: Option<usize>,
+    requests_per_second: Option<u32>,
+    http_attempts: Option<u32>,
+    max_rate_limit_wait_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    name: String,
+    connector: Option<String>,
+    plugin: Option<PathBuf>,
+    #[serde(default)]
+    simulator: bool,
+    #[serde(default)]
+    hosts: Vec<String>,
+    #[serde(default)]
+    settings: BTreeMap<String, String>,
+    credential: RawCredential,
+    concurrency: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredential {
+    kind: String,
+    token_env: Option<String>,
+    token_file: Option<PathBuf>,
+    scheme: Option<String>,
+    app_id: Option<String>,
+    private_key_file: Option<PathBuf>,
+    private_key_env: Option<String>,
+    installation_id: Option<u64>,
+}
+
+impl Config {
+    /// Reads and validates a config file, loading the secrets it names.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Self::parse(&text, path, &dir)
+    }
+
+    /// Parses config text; `dir` anchors relative paths, `path` names the file in
+    /// errors.
+    pub fn parse(text: &str, path: &Path, dir: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                dir.join(p)
+            }
+        };
+
+        let mut scan = ScanSettings::default();
+        if let Some(c) = raw.scan.concurrency {
+            if !(1..=256).contains(&c) {
+                return Err(invalid(format!(
+                    "[scan] concurrency = {c}: use a value from 1 to 256"
+                )));
+            }
+            scan.concurrency = c;
+        }
+        if let Some(a) = raw.scan.task_attempts {
+            if !(1..=10).contains(&a) {
+                return Err(invalid(format!(
+                    "[scan] task_attempts = {a}: use a value from 1 to 10"
+                )));
+            }
+            scan.task_attempts = a;
+        }
+        let limits = limits(&raw.limits).map_err(invalid)?;
+
+        let mut names = HashSet::new();
+        let mut tenants = Vec::with_capacity(raw.tenant.len());
+        for t in raw.tenant {
+            let ctx = |m: String| invalid(format!("tenant `{}`: {m}", t.name));
+            if t.name.is_empty()
+                || t.name.len() > 64
+                || !t
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(invalid(format!(
+                    "tenant name `{}` must be 1–64 characters of letters, digits, `-`, `_`, `.`",
+                    t.name
+                )));
+            }
+            if !names.insert(t.name.clone()) {
+                return Err(invalid(format!(
+                    "tenant `{}` is defined twice; tenant names must be unique",
+                    t.name
+                )));
+            }
+            let connector = match (&t.connector, &t.plugin) {
+                (Some(id), None) => ConnectorSource::Embedded(id.clone()),
+                (None, Some(p)) => ConnectorSource::File(resolve(p)),
+                _ => {
+                    return Err(ctx(
+                        "set exactly one of `connector` (a built-in id such as \"github\") or `plugin` (a .wasm path)".into(),
+                    ));
+                }
+            };
+            for h in &t.hosts {
+                validate_host_entry(h).map_err(|m| ctx(format!("hosts entry `{h}`: {m}")))?;
+            }
+            if let Some(c) = t.concurrency
+                && !(1..=256).contains(&c)
+            {
+                return Err(ctx(format!("concurrency = {c}: use a value from 1 to 256")));
+            }
+            let credential = credential(&t.credential, &t.settings, &resolve).map_err(ctx)?;
+            tenants.push(TenantConfig {
+                name: t.name,
+                connector,
+                simulator: t.simulator,
+                hosts: t.hosts,
+                settings: t.settings,
+                credential,
+                concurrency: t.concurrency,
+            });
+        }
+        Ok(Config {
+            dir: dir.to_path_buf(),
+            store_path: raw.store.path.as_deref().map(resolve),
+            cache_dir: raw.plugins.cache_dir.as_deref().map(resolve),
+            scan,
+            limits,
+            tenants,
+        })
+    }
+}
+
+fn limits(raw: &RawLimits) -> Result<Limits, String> {
+    let mut l = Limits::default();
+    let range = |name: &str, v: u64, lo: u64, hi: u64| {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "[limits] {name} = {v}: use a value from {lo} to {hi}"
+            ))
+        }
+    };
+    if let Some(v) = raw.memory_mib {
+        l.memory_bytes = range("memory_mib", v as u64, 2, 4096)? as usize * (1 << 20);
+    }
+    if let Some(v) = raw.cpu_ms_per_call {
+        l.cpu_per_call = Duration::from_millis(range("cpu_ms_per_call", v, 10, 600_000)?);
+    }
+    if let Some(v) = raw.wall_secs_per_call {
+        l.wall_per_call = Duration::from_secs(range("wall_secs_per_call", v, 1, 3600)?);
+    }
+    if let Some(v) = raw.egress_calls_per_call {
+        l.egress_calls = range("egress_calls_per_call", v.into(), 1, 10_000)? as u32;
+    }
+    if let Some(v) = raw.response_mib {
+        l.response_bytes = range("response_mib", v, 1, 1024)? << 20;
+    }
+    if let Some(v) = raw.request_timeout_secs {
+        l.request_timeout = Duration::from_secs(range("request_timeout_secs", v, 1, 600)?);
+    }
+    if let Some(v) = raw.log_kib_per_call {
+        l.log_bytes = range("log_kib_per_call", v as u64, 1, 65_536)? as usize * 1024;
+    }
+    if let Some(v) = raw.requests_per_second {
+        l.requests_per_second = range("requests_per_second", v.into(), 1, 10_000)? as u32;
+    }
+    if let Some(v) = raw.http_attempts {
+        l.http_attempts = range("http_attempts", v.into(), 1, 20)? as u32;
+    }
+    if let Some(v) = raw.max_rate_limit_wait_secs {
+        l.max_rate_limit_wait = Duration::from_secs(range("max_rate_limit_wait_secs", v, 0, 3600)?);
+    }
+    Ok(l)
+}
+
+/// `host` or `host:port`, no scheme, path or wildcard.
+fn validate_host_entry(h: &str) -> Result<(), String> {
+    if h.contains("://") || h.contains('/') || h.contains('@') || h.contains('*') {
+        return Err("write a bare host or host:port, e.g. api.github.com".into());
+    }
+    let (host, port) = crate::egress::split_host_port(h);
+    if host.is_empty() {
+        return Err("the host is empty".into());
+    }
+    if let Some(p) = port
+        && p.parse::<u16>().is_err()
+    {
+        return Err(format!("`{p}` is not a port number"));
+    }
+    Ok(())
+}
+
+fn credential(
+    raw: &RawCredential,
+    settings: &BTreeMap<String, String>,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<Credential, String> {
+    let secret = |what: &str,
+                  env: &Option<String>,
+                  file: &Option<PathBuf>|
+     -> Result<Secret, String> {
+        match (env, file) {
+            (Some(var), None) => match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v)),
+                _ => Err(format!(
+                    "the {what} comes from environment variable `{var}`, which is not set: export it"
+                )),
+            },
+            (None, Some(f)) => {
+                let path = resolve(f);
+                match std::fs::read_to_string(&path) {
+                    Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v)),
+                    Ok(_) => Err(format!("the {what} file {} is empty", path.display())),
+                    Err(e) => Err(format!(
+                        "cannot read the {what} file {}: {e}",
+                        path.display()
+                    )),
+                }
+            }
+            _ => Err(format!(
+                "name exactly one source for the {what}: an environment variable or a file"
+            )),
+        }
+    };
+    match raw.kind.as_str() {
+        "static-token" => Ok(Credential::StaticToken {
+            token: secret("token", &raw.token_env, &raw.token_file)?,
+            scheme: raw.scheme.clone().unwrap_or_else(|| "Bearer".to_owned()),
+        }),
+        "github-app" => {
+            let app_id = raw
+                .app_id
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or("credential kind github-app needs `app_id`")?;
+            let org = settings
+                .get("org")
+                .cloned()
+                .ok_or("credential kind github-app needs the `org` setting")?;
+            let api_base = settings
+                .get("api_base")
+                .map(|s| s.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| "https://api.github.com".to_owned());
+            Ok(Credential::GitHubApp {
+                app_id,
+                private_key: secret("private key", &raw.private_key_env, &raw.private_key_file)?,
+                installation_id: raw.installation_id,
+                api_base,
+                org,
+            })
+        }
+        other => Err(format!(
+            "unknown credential kind `{other}`: use `static-token` or `github-app`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("t.toml"), Path::new("/nonexistent"))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn errors_say_what_to_fix() {
+        let cases = [
+            ("[[tenant]]\nname='a'\n", "missing field `credential`"),
+            (
+                "[[tenant]]\nname='a'\nconnector='github'\n[tenant.credential]\nkind='magic'\n",
+                "unknown credential kind `magic`",
+            ),
+            (
+                "[[tenant]]\nname='a'\n[tenant.credential]\nkind='static-token'\ntoken_env='X'\n",
+                "set exactly one of `connector`",
+            ),
+            (
+                "[[tenant]]\nname='a b'\nconnector='github'\n[tenant.credential]\nkind='static-token'\ntoken_env='X'\n",
+                "must be 1–64 characters",
+            ),
+            (
+                "[[tenant]]\nname='a'\nconnector='github'\n[tenant.credential]\nkind='static-token'\ntoken_env='GRANTSCOPE_TEST_UNSET_VAR'\n",
+                "`GRANTSCOPE_TEST_UNSET_VAR`, which is not set",
+            ),
+            (
+                "[[tenant]]\nname='a'\nconnector='github'\nhosts=['https://x']\n[tenant.credential]\nkind='static-token'\ntoken_env='X'\n",
+                "write a bare host",
+            ),
+            ("[scan]\nconcurrency=0\n", "use a value from 1 to 256"),
+            ("[scan]\nbogus=1\n", "unknown field `bogus`"),
+            (
+                "[[tenant]]\nname='a'\nconnector='github'\n[tenant.credential]\nkind='github-app'\napp_id='1'\nprivate_key_file='k.pem'\n",
+                "needs the `org` setting",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).err().unwrap_or_default();
+            assert!(
+                err.contains(want),
+                "for {text:?}: got {err:?}, want {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn secret_from_file_is_loaded_and_redacted() {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string());
+        let Ok(dir) = dir else { panic!("tempdir") };
+        std::fs::write(dir.path().join("tok"), "s3cr3t-token\n").ok();
+        let text = "[[tenant]]\nname='a'\nconnector='github'\n[tenant.settings]\norg='o'\n[tenant.credential]\nkind='static-token'\ntoken_file='tok'\n";
+        let cfg = Config::parse(text, Path::new("t.toml"), dir.path());
+        let cfg = cfg.map_err(|e| e.to_string());
+        assert!(cfg.is_ok(), "{cfg:?}");
+        let dbg = format!("{cfg:?}");
+        assert!(!dbg.contains("s3cr3t"), "{dbg}");
+    }
+}
+
+/// The platform data directory for the default store (`$XDG_DATA_HOME/grantscope`,
+/// else `~/.local/share/grantscope`).
+pub fn default_data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("grantscope"))
+}
+
+/// The platform cache directory for compiled components (`$XDG_CACHE_HOME/grantscope`,
+/// else `~/.cache/grantscope`).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("grantscope").join("compiled"))
+}

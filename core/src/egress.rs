@@ -1,0 +1,881 @@
+//! The only door to the network.
+//!
+//! **Architecture invariant:** this module alone owns an HTTP client. Every request a
+//! plugin makes, and every token request [`crate::auth`] makes for it, goes through
+//! [`Transport::send`], which
+//!
+//! - takes the destination only from the URL it validated (never from a `Host`
+//!   header: Spin's CVE-2024-32980), and checks every redirect hop the same way;
+//! - allows only the connector's declared hosts that the operator also configured,
+//!   over https (plain http only to loopback, for a tenant marked as a simulator);
+//! - refuses private, loopback, link-local, metadata and other non-global addresses,
+//!   as IP literals and again after DNS resolution;
+//! - rate-limits per tenant, honours `Retry-After` and provider rate-limit headers,
+//!   and retries with jittered backoff — 429s for any method (the provider did not
+//!   act), 5xx, timeouts and resets only for safe methods;
+//! - caps response bodies while streaming them.
+//!
+//! [`TenantEgress`] adds what a guest request needs: refusal of guest-supplied
+//! credentials and hop-by-hop headers, the tenant's credential, a per-call budget.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rand::Rng;
+use reqwest::Url;
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::auth::{AuthError, Authenticator, Secret};
+use crate::config::Limits;
+
+/// A request as the host sends it.
+#[derive(Debug, Clone)]
+pub struct HostRequest {
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers (already checked).
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Option<Vec<u8>>,
+    /// Retry 5xx, timeouts and resets even though the method is not safe. Only for
+    /// requests whose repetition is harmless (minting a token).
+    pub retry_unsafe: bool,
+}
+
+impl HostRequest {
+    /// `GET url`.
+    pub fn get(url: &str) -> Self {
+        HostRequest {
+            method: reqwest::Method::GET,
+            url: url.to_owned(),
+            headers: Vec::new(),
+            body: None,
+            retry_unsafe: false,
+        }
+    }
+
+    /// `POST url` with a body.
+    pub fn post(url: &str, body: Vec<u8>) -> Self {
+        HostRequest {
+            method: reqwest::Method::POST,
+            body: Some(body),
+            ..Self::get(url)
+        }
+    }
+}
+
+/// A response, body fully read (within the cap).
+#[derive(Debug, Clone)]
+pub struct HostResponse {
+    /// Status code.
+    pub status: u16,
+    /// Lower-case header names.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// Why a request was not answered.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum TransportError {
+    /// Destination not allowed.
+    #[error("destination denied: {0}")]
+    Denied(String),
+    /// The URL does not parse.
+    #[error("invalid url: {0}")]
+    InvalidUrl(String),
+    /// A header the host does not let through.
+    #[error("header `{0}` is not allowed")]
+    ForbiddenHeader(String),
+    /// The body exceeded the cap.
+    #[error("response body larger than {0} bytes")]
+    TooLarge(u64),
+    /// No answer in time, after retries.
+    #[error("timed out")]
+    Timeout,
+    /// Connection failure, after retries.
+    #[error("connection failed: {0}")]
+    Connection(String),
+    /// Still rate-limited after retries, or the provider asked for a longer wait
+    /// than the host accepts.
+    #[error("rate-limited by the provider")]
+    RateLimited,
+}
+
+/// Which destinations a tenant's requests may reach.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    allowed: Vec<(String, Option<u16>)>,
+    simulator: bool,
+}
+
+/// Why a tenant's destination policy could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// A configured host is outside what the connector declares.
+    #[error(
+        "tenant `{tenant}` allows host `{host}`, which connector `{connector}` does not declare (it declares {declared}); remove it from `hosts`"
+    )]
+    Undeclared {
+        /// Tenant.
+        tenant: String,
+        /// Connector id.
+        connector: String,
+        /// The configured host.
+        host: String,
+        /// What the manifest declares.
+        declared: String,
+    },
+    /// Nothing would be reachable.
+    #[error(
+        "tenant `{tenant}`: connector `{connector}` declares no exact host; list the hosts to allow in `hosts`"
+    )]
+    Empty {
+        /// Tenant.
+        tenant: String,
+        /// Connector id.
+        connector: String,
+    },
+}
+
+impl Policy {
+    /// The intersection of what the connector declares (`manifest_hosts`: exact
+    /// names or `*.suffix`) and what the operator configured (`tenant_hosts`:
+    /// `host` or `host:port`; empty means the declared exact hosts). For a
+    /// simulator tenant, loopback hosts stand in for the declared ones.
+    pub fn for_tenant(
+        tenant: &str,
+        connector: &str,
+        manifest_hosts: &[String],
+        tenant_hosts: &[String],
+        simulator: bool,
+    ) -> Result<Policy, PolicyError> {
+        let mut allowed = Vec::new();
+        if tenant_hosts.is_empty() {
+            for h in manifest_hosts.iter().filter(|h| !h.starts_with("*.")) {
+                allowed.push((h.to_ascii_lowercase(), None));
+            }
+        }
+        for entry in tenant_hosts {
+            let (host, port) = split_host_port(entry);
+            let host = host.to_ascii_lowercase();
+            let declared = manifest_hosts.iter().any(|p| host_matches(p, &host));
+            let stand_in = simulator && is_loopback_name(&host);
+            if !declared && !stand_in {
+                return Err(PolicyError::Undeclared {
+                    tenant: tenant.to_owned(),
+                    connector: connector.to_owned(),
+                    host: entry.clone(),
+                    declared: manifest_hosts.join(", "),
+                });
+            }
+            allowed.push((host, port.and_then(|p| p.parse().ok())));
+        }
+        if allowed.is_empty() {
+            return Err(PolicyError::Empty {
+                tenant: tenant.to_owned(),
+                connector: connector.to_owned(),
+            });
+        }
+        Ok(Policy { allowed, simulator })
+    }
+
+    /// Checks one URL: scheme, credentials in the URL, host, port, IP literal.
+    pub fn check(&self, url: &Url) -> Result<(), String> {
+        let host = url
+            .host_str()
+            .ok_or_else(|| format!("{url} has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("credentials in the URL are not allowed".into());
+        }
+        match url.scheme() {
+            "https" => {}
+            "http" if self.simulator && is_loopback_name(&host) => {}
+            "http" => return Err(format!("plain http to {host} is not allowed; use https")),
+            other => return Err(format!("scheme `{other}` is not allowed")),
+        }
+        let port = url.port_or_known_default();
+        let listed = self
+            .allowed
+            .iter()
+            .any(|(h, p)| *h == host && (p.is_none() || *p == port));
+        if !listed {
+            return Err(format!("{host} is not an allowed host for this tenant"));
+        }
+        if let Ok(ip) = host.parse::<IpAddr>()
+            && !ip_allowed(ip, self.simulator)
+        {
+            return Err(format!("{ip} is not a public address"));
+        }
+        Ok(())
+    }
+}
+
+/// Splits `host:port` (also `[v6]:port`); a bare IPv6 address has no port.
+pub fn split_host_port(entry: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':')),
+            None => (rest, None),
+        };
+    }
+    match entry.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, Some(p)),
+        _ => (entry, None),
+    }
+}
+
+/// `pattern` is an exact host or `*.suffix` (one or more labels before the suffix).
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+        None => pattern == host,
+    }
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether a request may go to `ip`: only globally routable unicast addresses, plus
+/// loopback for simulator tenants.
+pub fn ip_allowed(ip: IpAddr, simulator: bool) -> bool {
+    let ip = canonical(ip);
+    if ip.is_loopback() {
+        return simulator;
+    }
+    match ip {
+        IpAddr::V4(v4) => v4_global(v4),
+        IpAddr::V6(v6) => v6_global(v6),
+    }
+}
+
+/// IPv4 embedded in IPv6 (mapped, compatible, NAT64, 6to4) is judged as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                ))
+            };
+            // 64:ff9b::/96 (NAT64) and ::/96 (deprecated IPv4-compatible).
+            if (s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4])
+                || (s[0..6] == [0; 6] && (s[6] != 0 || s[7] > 1))
+            {
+                return embedded(s[6], s[7]);
+            }
+            // 2002::/16 (6to4) carries the IPv4 address in bits 16..48.
+            if s[0] == 0x2002 {
+                return embedded(s[1], s[2]);
+            }
+            ip
+        }
+        v4 => v4,
+    }
+}
+
+fn v4_global(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_private()
+        || ip.is_link_local() // 169.254/16, includes the cloud metadata address
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || o[0] == 0 // "this network"
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64/10 shared (CGNAT)
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0/24 protocol assignments
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18/15 benchmarking
+        || o[0] >= 240) // reserved
+}
+
+fn v6_global(ip: Ipv6Addr) -> bool {
+    let s = ip.segments();
+    !(ip.is_unspecified()
+        || ip.is_multicast()
+        || (s[0] & 0xfe00) == 0xfc00 // fc00::/7 unique local (includes fd00:ec2::254)
+        || (s[0] & 0xffc0) == 0xfe80 // fe80::/10 link-local
+        || (s[0] & 0xffc0) == 0xfec0 // fec0::/10 site-local (deprecated)
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] == 0x2001 && s[1] == 0) // Teredo tunnels reach arbitrary IPv4
+        || (s[0] == 0x0100 && s[1..4] == [0; 3]) // discard-only
+        || s[0..6] == [0; 6]) // remaining ::/96 forms
+}
+
+/// Marks a DNS answer that had only forbidden addresses, so the error can be told
+/// apart from a network failure.
+#[derive(Debug)]
+struct ResolveDenied(String);
+
+impl std::fmt::Display for ResolveDenied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ResolveDenied {}
+
+/// Resolves names and drops every address [`ip_allowed`] refuses, so an allowed
+/// host name that points at a private address (DNS rebinding, a poisoned record)
+/// is never connected to.
+struct GuardedResolver {
+    simulator: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let simulator = self.simulator;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| ip_allowed(a.ip(), simulator))
+                .collect();
+            if addrs.is_empty() {
+                let e: Box<dyn std::error::Error + Send + Sync> = Box::new(ResolveDenied(format!(
+                    "{host} resolves to no public address"
+                )));
+                return Err(e);
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Counters for progress display and benchmarks.
+#[derive(Debug, Default)]
+pub struct TransportStats {
+    /// Attempts sent.
+    pub attempts: AtomicU64,
+    /// Attempts repeated after a retryable failure.
+    pub retries: AtomicU64,
+    /// Rate-limit answers received.
+    pub throttled: AtomicU64,
+}
+
+/// One tenant's HTTP transport: its own client (its own resolver and redirect
+/// checks), rate limiter and pause.
+pub struct Transport {
+    client: reqwest::Client,
+    policy: Arc<Policy>,
+    limiter: DefaultDirectRateLimiter,
+    pause_until: std::sync::Mutex<Option<Instant>>,
+    limits: Limits,
+    /// Counters.
+    pub stats: TransportStats,
+}
+
+/// Installs the process-wide TLS crypto provider once (reqwest is built without one
+/// so that ring, not aws-lc, is compiled in).
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An Err means another provider was installed first: fine either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+impl Transport {
+    /// A transport for one tenant.
+    pub fn new(policy: Policy, limits: &Limits) -> Result<Transport, TransportError> {
+        install_crypto_provider();
+        let policy = Arc::new(policy);
+        let redirect_policy = {
+            let policy = Arc::clone(&policy);
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() >= 5 {
+                    return attempt.error(ResolveDenied("too many redirects".into()));
+                }
+                match policy.check(attempt.url()) {
+                    Ok(()) => attempt.follow(),
+                    Err(why) => attempt.error(ResolveDenied(format!("redirect refused: {why}"))),
+                }
+            })
+        };
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .https_only(!policy.simulator)
+            .redirect(redirect_policy)
+            .dns_resolver(GuardedResolver {
+                simulator: policy.simulator,
+            })
+            .connect_timeout(limits.request_timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("grantscope/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError::Connection(format!("cannot build HTTP client: {e}")))?;
+        let rps = NonZeroU32::new(limits.requests_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        Ok(Transport {
+            client,
+            policy,
+            limiter: RateLimiter::direct(Quota::per_second(rps)),
+            pause_until: std::sync::Mutex::new(None),
+            limits: limits.clone(),
+            stats: TransportStats::default(),
+        })
+    }
+
+    /// The tenant's destination policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Sends a request with retries; `auth` is attached as `Authorization`.
+    pub async fn send(
+        &self,
+        req: HostRequest,
+        auth: Option<&Secret>,
+    ) -> Result<HostResponse, TransportError> {
+        let url = Url::parse(&req.url).map_err(|e| TransportError::InvalidUrl(e.to_string()))?;
+        self.policy.check(&url).map_err(TransportError::Denied)?;
+        let safe = matches!(
+            req.method,
+            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
+        ) || req.retry_unsafe;
+        let attempts = self.limits.http_attempts.max(1);
+        let mut last = TransportError::Timeout;
+        for attempt in 0..attempts {
+            let final_attempt = attempt + 1 == attempts;
+            self.wait_turn().await;
+            self.stats.attempts.fetch_add(1, Ordering::Relaxed);
+            if attempt > 0 {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            match self.attempt(&req, &url, auth).await {
+                Ok(resp) => {
+                    if let Some(wait) = rate_limit_wait(&resp) {
+                        self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                        if wait > self.limits.max_rate_limit_wait || final_attempt {
+                            return Err(TransportError::RateLimited);
+                        }
+                        self.pause(wait);
+                        last = TransportError::RateLimited;
+                        continue;
+                    }
+                    if resp.status >= 500 && safe && !final_attempt {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        last = TransportError::Connection(format!("HTTP {}", resp.status));
+                        continue;
+                    }
+                    return Ok(resp);
+                }
+                Err(e) => {
+                    let retryable =
+                        matches!(e, TransportError::Timeout | TransportError::Connection(_));
+                    if !retryable || !safe || final_attempt {
+                        return Err(e);
+                    }
+                    last = e;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// Waits out a tenant-wide pause, then for the rate limiter.
+    async fn wait_turn(&self) {
+        loop {
+            let until = *self
+                .pause_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match until {
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                _ => break,
+            }
+        }
+        self.limiter.until_ready().await;
+    }
+
+    /// Pauses the whole tenant: the provider's limit applies to all its requests.
+    fn pause(&self, wait: Duration) {
+        let jitter = Duration::from_millis(rand::rng().random_range(0..250));
+        let until = Instant::now() + wait + jitter;
+        let mut p = self
+            .pause_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if p.is_none_or(|t| t < until) {
+            *p = Some(until);
+        }
+    }
+
+    async fn attempt(
+        &self,
+        req: &HostRequest,
+        url: &Url,
+        auth: Option<&Secret>,
+    ) -> Result<HostResponse, TransportError> {
+        let mut builder = self.client.request(req.method.clone(), url.clone());
+        for (k, v) in &req.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| TransportError::ForbiddenHeader(k.clone()))?;
+            let value =
+                HeaderValue::from_str(v).map_err(|_| TransportError::ForbiddenHeader(k.clone()))?;
+            builder = builder.header(name, value);
+        }
+        if let Some(secret) = auth {
+            let mut value = HeaderValue::from_str(secret.expose()).map_err(|_| {
+                TransportError::Connection("the credential is not a valid header value".into())
+            })?;
+            value.set_sensitive(true);
+            builder = builder.header(reqwest::header::AUTHORIZATION, value);
+        }
+        if let Some(body) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        let cap = self.limits.response_bytes;
+        let work = async {
+            let mut resp = builder.send().await.map_err(classify)?;
+            if resp.content_length().is_some_and(|n| n > cap) {
+                return Err(TransportError::TooLarge(cap));
+            }
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+                if body.len() as u64 + chunk.len() as u64 > cap {
+                    return Err(TransportError::TooLarge(cap));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(HostResponse {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(self.limits.request_timeout, work)
+            .await
+            .map_err(|_| TransportError::Timeout)?
+    }
+}
+
+/// Maps a reqwest error, recognising our own denials anywhere in its chain.
+fn classify(e: reqwest::Error) -> TransportError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if let Some(d) = s.downcast_ref::<ResolveDenied>() {
+            return TransportError::Denied(d.0.clone());
+        }
+        source = s.source();
+    }
+    if e.is_timeout() {
+        TransportError::Timeout
+    } else {
+        // The URL is left out: reqwest's messages carry it and the caller knows it.
+        TransportError::Connection(e.without_url().to_string())
+    }
+}
+
+/// How long a rate-limited response asks us to wait; `None` when it is not one.
+///
+/// 429 always; 403 only with a provider's "remaining: 0" header (GitHub answers a
+/// primary limit with 403); 503 only with `Retry-After`.
+pub fn rate_limit_wait(resp: &HostResponse) -> Option<Duration> {
+    let header = |name: &str| {
+        resp.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    };
+    let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok());
+    let exhausted = ["x-ratelimit-remaining", "x-rate-limit-remaining"]
+        .iter()
+        .any(|h| header(h) == Some("0"));
+    let limited = match resp.status {
+        429 => true,
+        403 => exhausted,
+        503 => retry_after.is_some(),
+        _ => false,
+    };
+    if !limited {
+        return None;
+    }
+    if let Some(s) = retry_after {
+        return Some(Duration::from_secs(s));
+    }
+    let reset = ["x-ratelimit-reset", "x-rate-limit-reset"]
+        .iter()
+        .find_map(|h| header(h).and_then(|v| v.parse::<u64>().ok()));
+    if let Some(reset) = reset {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
+    }
+    Some(Duration::from_secs(1))
+}
+
+/// Exponential backoff with full jitter: 0.25 s, 0.5 s, 1 s, … capped at 8 s.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = Duration::from_millis(250u64 << attempt.min(5)).min(Duration::from_secs(8));
+    let ms = ceiling.as_millis() as u64;
+    Duration::from_millis(rand::rng().random_range(ms / 2..=ms))
+}
+
+/// Headers a guest may not set: credentials, routing and hop-by-hop framing.
+const FORBIDDEN_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "keep-alive",
+    "forwarded",
+    "expect",
+];
+
+/// A guest request refused or failed; mapped to the WIT `egress-error`.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum GuestEgressError {
+    /// Transport-level failure.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The per-call budget is spent.
+    #[error("egress budget exhausted")]
+    BudgetExhausted,
+    /// No credential could be obtained.
+    #[error("credential unavailable: {0}")]
+    Credential(String),
+}
+
+/// Egress for one tenant's guests: transport + credential.
+pub struct TenantEgress {
+    /// Tenant name.
+    pub tenant: String,
+    transport: Transport,
+    auth: Authenticator,
+}
+
+impl TenantEgress {
+    /// Egress for `tenant`.
+    pub fn new(tenant: &str, transport: Transport, auth: Authenticator) -> Self {
+        TenantEgress {
+            tenant: tenant.to_owned(),
+            transport,
+            auth,
+        }
+    }
+
+    /// The transport (for counters).
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Sends a guest's request: checks its headers, attaches the credential, and
+    /// fetches a new token once if the provider says the cached one is dead.
+    pub async fn send_for_guest(&self, req: HostRequest) -> Result<HostResponse, GuestEgressError> {
+        for (name, _) in &req.headers {
+            let lower = name.to_ascii_lowercase();
+            if FORBIDDEN_HEADERS.contains(&lower.as_str())
+                || lower.starts_with("proxy-")
+                || lower.starts_with("x-forwarded-")
+            {
+                return Err(TransportError::ForbiddenHeader(lower).into());
+            }
+        }
+        let mut refreshed = false;
+        loop {
+            let auth = self
+                .auth
+                .authorization(&self.transport)
+                .await
+                .map_err(|e: AuthError| GuestEgressError::Credential(e.to_string()))?;
+            let resp = self.transport.send(req.clone(), Some(&auth)).await?;
+            if resp.status == 401 && self.auth.refreshable() && !refreshed {
+                self.auth.invalidate().await;
+                refreshed = true;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(hosts: &[&str], simulator: bool) -> Policy {
+        let manifest = vec!["api.github.com".to_owned(), "*.okta.com".to_owned()];
+        let hosts: Vec<String> = hosts.iter().map(|s| (*s).to_owned()).collect();
+        match Policy::for_tenant("t", "c", &manifest, &hosts, simulator) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn check(p: &Policy, url: &str) -> Result<(), String> {
+        p.check(&Url::parse(url).map_err(|e| e.to_string())?)
+    }
+
+    #[test]
+    fn allowlist_is_the_intersection() {
+        let p = policy(&[], false);
+        assert!(check(&p, "https://api.github.com/orgs/x").is_ok());
+        assert!(check(&p, "https://API.GITHUB.COM/orgs/x").is_ok());
+        assert!(check(&p, "http://api.github.com/orgs/x").is_err());
+        assert!(check(&p, "https://evil.com/").is_err());
+        assert!(check(&p, "https://api.github.com.evil.com/").is_err());
+        assert!(check(&p, "https://user:pw@api.github.com/").is_err());
+        assert!(check(&p, "ftp://api.github.com/").is_err());
+        // Wildcards in the manifest are not reachable until the operator names a host.
+        assert!(check(&p, "https://acme.okta.com/").is_err());
+        let p = policy(&["acme.okta.com"], false);
+        assert!(check(&p, "https://acme.okta.com/").is_ok());
+        assert!(check(&p, "https://api.github.com/").is_err());
+        let undeclared = Policy::for_tenant(
+            "t",
+            "c",
+            &["api.github.com".to_owned()],
+            &["example.com".to_owned()],
+            false,
+        );
+        assert!(undeclared.is_err());
+        let loopback_not_sim =
+            Policy::for_tenant("t", "c", &[], &["127.0.0.1:8080".to_owned()], false);
+        assert!(loopback_not_sim.is_err());
+    }
+
+    #[test]
+    fn simulator_allows_only_loopback_http() {
+        let p = policy(&["127.0.0.1:8080"], true);
+        assert!(check(&p, "http://127.0.0.1:8080/x").is_ok());
+        assert!(check(&p, "http://127.0.0.1:8081/x").is_err());
+        assert!(check(&p, "http://10.0.0.1:8080/x").is_err());
+    }
+
+    #[test]
+    fn wildcard_needs_a_label() {
+        assert!(host_matches("*.okta.com", "acme.okta.com"));
+        assert!(host_matches("*.okta.com", "a.b.okta.com"));
+        assert!(!host_matches("*.okta.com", "okta.com"));
+        assert!(!host_matches("*.okta.com", "evilokta.com"));
+        assert!(!host_matches("*.okta.com", ".okta.com"));
+    }
+
+    #[test]
+    fn address_classes() {
+        let refused = [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "192.0.0.192",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:169.254.169.254",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "2001::1",
+            "2001:db8::1",
+            "ff02::1",
+        ];
+        for ip in refused {
+            let parsed: IpAddr = ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            assert!(!ip_allowed(parsed, false), "{ip} must be refused");
+        }
+        for ip in [
+            "140.82.112.6",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            let parsed: IpAddr = ip.parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            assert!(ip_allowed(parsed, false), "{ip} must be allowed");
+        }
+        assert!(ip_allowed(
+            "127.0.0.1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            true
+        ));
+        assert!(!ip_allowed(
+            "10.0.0.1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            true
+        ));
+    }
+
+    #[test]
+    fn rate_limit_signals() {
+        let resp = |status, headers: &[(&str, &str)]| HostResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: Vec::new(),
+        };
+        assert_eq!(
+            rate_limit_wait(&resp(429, &[("retry-after", "3")])),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            rate_limit_wait(&resp(429, &[])),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            rate_limit_wait(&resp(403, &[("x-ratelimit-remaining", "12")])),
+            None
+        );
+        assert!(rate_limit_wait(&resp(403, &[("x-ratelimit-remaining", "0")])).is_some());
+        assert_eq!(rate_limit_wait(&resp(503, &[])), None);
+        assert_eq!(rate_limit_wait(&resp(200, &[("retry-after", "3")])), None);
+    }
+
+    #[test]
+    fn host_port_split() {
+        assert_eq!(split_host_port("a.com:443"), ("a.com", Some("443")));
+        assert_eq!(split_host_port("a.com"), ("a.com", None));
+        assert_eq!(split_host_port("[::1]:80"), ("::1", Some("80")));
+        assert_eq!(split_host_port("::1"), ("::1", None));
+    }
+}

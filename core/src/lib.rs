@@ -1,0 +1,25 @@
+//! grantscope: audit, score and revoke third-party OAuth grants across SaaS tenants.
+//!
+//! Data flows one way: [`config`] → [`auth`] (credentials → access tokens) →
+//! [`egress`] (the only door to the network) → [`plugin`] (the wasmtime host) →
+//! [`scan`] (the scheduler) → [`model`] / [`store`]; [`cli`] sits on top and alone
+//! prints. See ARCHITECTURE.md for the invariants each module keeps.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod egress;
+pub mod model;
+pub mod plugin;
+pub mod scan;
+pub mod store;
+
+/// First-party connectors compiled into this binary by `build.rs`.
+pub mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+
+    /// The embedded connector with this id.
+    pub fn get(id: &str) -> Option<&'static [u8]> {
+        EMBEDDED.iter().find(|(i, _)| *i == id).map(|(_, b)| *b)
+    }
+}

@@ -1,0 +1,133 @@
+//! The normalized inventory records.
+//!
+//! **API boundary:** the JSON shape of [`GrantRecord`] is a contract with users and
+//! checks (DESIGN.md: `id`, `provider`, `tenant`, `app.id`, `app.name`,
+//! `principal.kind`, `principal.id`, `kind`, `scopes`, `created_at`, `last_used_at`,
+//! `vendor`, `score`). Add fields; never rename or remove one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Who holds a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    /// One person.
+    User,
+    /// The whole tenant.
+    Tenant,
+    /// A non-human identity.
+    Service,
+}
+
+/// How access was granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantKind {
+    /// A user consented for themself.
+    Delegated,
+    /// An admin consented for every user.
+    AdminConsent,
+    /// App-only permissions.
+    Application,
+    /// An app installed on the tenant.
+    Installation,
+    /// A user's personal token.
+    PersonalToken,
+    /// A key or app password.
+    ApiKey,
+}
+
+/// The app behind a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRef {
+    /// Stable provider id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Publisher, when the provider says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    /// Provider-specific facts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Who holds a grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrincipalRef {
+    /// Kind.
+    pub kind: PrincipalKind,
+    /// Stable provider id.
+    pub id: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// How to revoke a grant later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationTarget {
+    /// Connector-defined action.
+    pub action: String,
+    /// Connector-defined handle (ids only).
+    pub handle: String,
+}
+
+/// One grant, normalized across providers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantRecord {
+    /// `{provider}/{tenant}/{connector's grant id}`.
+    pub id: String,
+    /// Provider id.
+    pub provider: String,
+    /// Tenant name.
+    pub tenant: String,
+    /// The app.
+    pub app: AppRef,
+    /// The holder.
+    pub principal: PrincipalRef,
+    /// How it was granted.
+    pub kind: GrantKind,
+    /// Scopes as the provider spells them.
+    pub scopes: Vec<String>,
+    /// RFC 3339 UTC.
+    pub created_at: Option<String>,
+    /// RFC 3339 UTC.
+    pub last_used_at: Option<String>,
+    /// RFC 3339 UTC.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// The vendor the app belongs to, once mapped.
+    #[serde(default)]
+    pub vendor: Option<String>,
+    /// Blast-radius score, once scored.
+    #[serde(default)]
+    pub score: Option<serde_json::Value>,
+    /// How to revoke it, when an API can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationTarget>,
+    /// Provider-specific facts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    /// What the record cannot say, in plain sentences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The key the checks compare inventories by.
+pub type GrantKey = (String, String, String, String, GrantKind);
+
+impl GrantRecord {
+    /// (provider, tenant, app.id, principal.id, kind).
+    pub fn key(&self) -> GrantKey {
+        (
+            self.provider.clone(),
+            self.tenant.clone(),
+            self.app.id.clone(),
+            self.principal.id.clone(),
+            self.kind,
+        )
+    }
+}

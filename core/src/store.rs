@@ -1,0 +1,300 @@
+//! The inventory store (SQLite).
+//!
+//! **Architecture invariants:**
+//! - A scan is recorded in one transaction: a crash or an interrupt leaves the
+//!   previous state intact, never half of a scan.
+//! - A grant leaves the live inventory only when a *complete* scan of its tenant no
+//!   longer sees it; a partial or failed scan adds and refreshes, never removes.
+//! - The schema is versioned (`PRAGMA user_version`) and migrated forward in order.
+//! - Records hold no secrets: they are built from guest output, which never had any.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::model::GrantRecord;
+use crate::scan::{TenantScan, now_rfc3339};
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("inventory store {path}: {source}")]
+    Sqlite {
+        /// Database file.
+        path: String,
+        /// Cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer grantscope.
+    #[error(
+        "inventory store {path} has schema version {found}, newer than this grantscope understands ({supported}); upgrade grantscope"
+    )]
+    TooNew {
+        /// Database file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+    },
+    /// A stored record does not parse.
+    #[error("inventory store {path}: a stored grant is corrupt: {reason}")]
+    Corrupt {
+        /// Database file.
+        path: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// The directory for the database could not be created.
+    #[error("cannot create the directory for {path}: {source}")]
+    Dir {
+        /// Database file.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Migrations, in order; index + 1 is the schema version they produce.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE scans (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    complete    INTEGER NOT NULL,
+    grants      INTEGER NOT NULL,
+    failures    INTEGER NOT NULL
+);
+CREATE TABLE tenant_scans (
+    scan_id     INTEGER NOT NULL REFERENCES scans(id),
+    tenant      TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    connector   TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    complete    INTEGER NOT NULL,
+    tasks       INTEGER NOT NULL,
+    grants      INTEGER NOT NULL,
+    failures    TEXT NOT NULL,
+    PRIMARY KEY (scan_id, tenant)
+);
+CREATE TABLE grants (
+    id           TEXT PRIMARY KEY,
+    tenant       TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    record       TEXT NOT NULL,
+    first_seen   TEXT NOT NULL,
+    last_seen    TEXT NOT NULL,
+    last_scan    INTEGER NOT NULL,
+    removed_at   TEXT,
+    removed_scan INTEGER
+);
+CREATE INDEX grants_tenant ON grants(tenant);
+CREATE TABLE scan_grants (
+    scan_id  INTEGER NOT NULL REFERENCES scans(id),
+    grant_id TEXT NOT NULL,
+    record   TEXT NOT NULL,
+    PRIMARY KEY (scan_id, grant_id)
+);
+"#];
+
+/// The inventory.
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+/// What recording a scan changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// The scan's id.
+    pub scan_id: i64,
+    /// Grants seen for the first time (or again after removal).
+    pub added: u64,
+    /// Grants removed because a complete scan no longer saw them.
+    pub removed: u64,
+}
+
+impl Store {
+    /// Opens (creating and migrating as needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let name = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: name.clone(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: name.clone(),
+            source,
+        })?;
+        let mut store = Store { conn, path: name };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(|e| self.err(e))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                supported,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let path = self.path.clone();
+            let wrap = |source| StoreError::Sqlite {
+                path: path.clone(),
+                source,
+            };
+            let tx = self.conn.transaction().map_err(wrap)?;
+            tx.execute_batch(sql).map_err(wrap)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(wrap)?;
+            tx.commit().map_err(wrap)?;
+        }
+        Ok(())
+    }
+
+    /// Records a scan of some tenants, all or nothing.
+    pub fn record_scan(&mut self, scans: &[TenantScan]) -> Result<Recorded, StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let now = now_rfc3339();
+        let started = scans
+            .iter()
+            .map(|s| s.started_at.as_str())
+            .min()
+            .unwrap_or(now.as_str())
+            .to_owned();
+        let grants: usize = scans.iter().map(|s| s.grants.len()).sum();
+        let failures: usize = scans.iter().map(|s| s.failures.len()).sum();
+        let complete = scans.iter().all(|s| s.complete);
+
+        let tx = self.conn.transaction().map_err(wrap)?;
+        tx.execute(
+            "INSERT INTO scans (started_at, finished_at, complete, grants, failures) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![started, now, complete, grants as i64, failures as i64],
+        )
+        .map_err(wrap)?;
+        let scan_id = tx.last_insert_rowid();
+        let mut recorded = Recorded {
+            scan_id,
+            ..Recorded::default()
+        };
+        for s in scans {
+            let failures_json = serde_json::to_string(&s.failures).unwrap_or_else(|_| "[]".into());
+            tx.execute(
+                "INSERT INTO tenant_scans (scan_id, tenant, provider, connector, started_at, finished_at, complete, tasks, grants, failures)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![scan_id, s.tenant, s.provider, s.connector, s.started_at, s.finished_at, s.complete, s.tasks as i64, s.grants.len() as i64, failures_json],
+            )
+            .map_err(wrap)?;
+            for g in &s.grants {
+                let record = serde_json::to_string(g).unwrap_or_default();
+                let existing: Option<Option<String>> = tx
+                    .query_row(
+                        "SELECT removed_at FROM grants WHERE id = ?1",
+                        params![g.id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(wrap)?;
+                match existing {
+                    None => {
+                        recorded.added += 1;
+                        tx.execute(
+                            "INSERT INTO grants (id, tenant, provider, record, first_seen, last_seen, last_scan)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+                            params![g.id, g.tenant, g.provider, record, now, scan_id],
+                        )
+                        .map_err(wrap)?;
+                    }
+                    Some(removed) => {
+                        if removed.is_some() {
+                            recorded.added += 1;
+                        }
+                        tx.execute(
+                            "UPDATE grants SET record = ?2, last_seen = ?3, last_scan = ?4, removed_at = NULL, removed_scan = NULL WHERE id = ?1",
+                            params![g.id, record, now, scan_id],
+                        )
+                        .map_err(wrap)?;
+                    }
+                }
+                tx.execute(
+                    "INSERT OR REPLACE INTO scan_grants (scan_id, grant_id, record) VALUES (?1, ?2, ?3)",
+                    params![scan_id, g.id, record],
+                )
+                .map_err(wrap)?;
+            }
+            if s.complete {
+                recorded.removed += tx
+                    .execute(
+                        "UPDATE grants SET removed_at = ?2, removed_scan = ?3
+                         WHERE tenant = ?1 AND removed_at IS NULL AND last_scan <> ?3",
+                        params![s.tenant, now, scan_id],
+                    )
+                    .map_err(wrap)? as u64;
+            }
+        }
+        tx.commit().map_err(wrap)?;
+        Ok(recorded)
+    }
+
+    /// Every live grant, ordered by id.
+    pub fn live_grants(&self) -> Result<Vec<GrantRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT record FROM grants WHERE removed_at IS NULL ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let text = row.map_err(|e| self.err(e))?;
+            out.push(
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    reason: e.to_string(),
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Number of scans recorded, and how many of them were complete.
+    pub fn scan_counts(&self) -> Result<(u64, u64), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(complete), 0) FROM scans",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(|e| self.err(e))
+    }
+}

@@ -1,0 +1,212 @@
+//! A connector that misbehaves on purpose.
+//!
+//! `start` turns the comma-separated `tasks` setting into one task per mode; each
+//! task does one hostile thing and reports what it saw as a grant whose
+//! `attributes` hold the evidence (`outcome`, `observed`). The sandbox tests in
+//! `sandbox-tests/tests/it` assert that the host refused, contained or survived it.
+
+use grantscope_connector_sdk::bindings::grantscope::connector::egress;
+use grantscope_connector_sdk::bindings::grantscope::connector::types::{EgressError, Request};
+use grantscope_connector_sdk::{
+    App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Guest, Level, Manifest, Method,
+    Principal, PrincipalKind, Revocation, RevocationTarget, Step, TargetState, Task,
+};
+
+struct Hostile;
+
+grantscope_connector_sdk::export_connector!(Hostile);
+
+fn evidence(task: &Task, pairs: Vec<(&str, String)>) -> Step {
+    let mode = task.kind.as_str();
+    Step {
+        grants: vec![Grant {
+            id: format!("evidence:{mode}:{}", task.payload),
+            app: App {
+                id: "hostile".into(),
+                name: "hostile".into(),
+                publisher: None,
+                attributes: Vec::new(),
+            },
+            principal: Principal {
+                kind: PrincipalKind::Service,
+                id: mode.into(),
+                display: None,
+            },
+            kind: GrantKind::ApiKey,
+            scopes: Vec::new(),
+            created_at: None,
+            last_used_at: None,
+            expires_at: None,
+            revocation: None,
+            attributes: pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            notes: Vec::new(),
+        }],
+        tasks: Vec::new(),
+    }
+}
+
+fn send(method: Method, url: &str, headers: &[(&str, &str)]) -> String {
+    let req = Request {
+        method,
+        url: url.to_owned(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        body: None,
+    };
+    match egress::send(&req) {
+        Ok(r) => format!(
+            "status={} headers={:?} body={}",
+            r.status,
+            r.headers,
+            String::from_utf8_lossy(&r.body)
+        ),
+        Err(EgressError::Denied(why)) => format!("denied: {why}"),
+        Err(EgressError::ForbiddenHeader(h)) => format!("forbidden-header: {h}"),
+        Err(e) => format!("error: {e:?}"),
+    }
+}
+
+fn observe(ctx: &Context) -> String {
+    let mut seen = Vec::new();
+    seen.push(format!("env={:?}", std::env::vars().collect::<Vec<_>>()));
+    seen.push(format!("args={:?}", std::env::args().collect::<Vec<_>>()));
+    seen.push(format!("cwd={:?}", std::env::current_dir().ok()));
+    for path in ["/", ".", "/etc/passwd", "/proc/self/environ"] {
+        seen.push(format!(
+            "read {path}: {:?}",
+            std::fs::read_dir(path)
+                .map(|d| d.count())
+                .map_err(|e| e.kind().to_string())
+        ));
+    }
+    seen.push(format!("settings={:?}", ctx.settings));
+    if let Some(url) = ctx.setting("url") {
+        seen.push(format!("response={}", send(Method::Get, url, &[])));
+    }
+    seen.join("\n")
+}
+
+impl Guest for Hostile {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: "hostile".into(),
+            name: "Hostile test plugin".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            provider: "hostile".into(),
+            hosts: vec![
+                "localhost".into(),
+                "10.0.0.1".into(),
+                "169.254.169.254".into(),
+                "api.github.com".into(),
+            ],
+            capabilities: vec![Capability::Enumerate],
+            credential_kinds: vec!["static-token".into()],
+            permissions: Vec::new(),
+            settings: Vec::new(),
+        }
+    }
+
+    fn start(ctx: Context) -> Result<Vec<Task>, Error> {
+        let tasks = ctx.setting("tasks").unwrap_or("ok");
+        Ok(tasks
+            .split(',')
+            .enumerate()
+            .map(|(i, m)| Task {
+                kind: m.trim().to_owned(),
+                payload: i.to_string(),
+            })
+            .collect())
+    }
+
+    fn run(ctx: Context, task: Task) -> Result<Step, Error> {
+        let url = ctx
+            .setting("url")
+            .unwrap_or("http://127.0.0.1:1/")
+            .to_owned();
+        let mode = task.kind.as_str();
+        let outcome = match mode {
+            "ok" => "fine".to_owned(),
+            "observe" => return Ok(evidence(&task, vec![("observed", observe(&ctx))])),
+            "request" => send(Method::Get, &url, &[]),
+            "request-other" => ctx
+                .setting("other")
+                .unwrap_or("")
+                .split_whitespace()
+                .map(|u| send(Method::Get, u, &[]))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "counter" => {
+                // A fresh instance per call starts every global at zero: the value
+                // must always be 1, whatever ran before in this or another tenant.
+                static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+                let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                format!("calls={n}")
+            }
+            "auth-header" => send(
+                Method::Get,
+                &url,
+                &[("Authorization", "Bearer guest-made-this-up")],
+            ),
+            "host-header" => send(Method::Get, &url, &[("Host", "evil.example")]),
+            "proxy-header" => send(Method::Get, &url, &[("Proxy-Authorization", "x")]),
+            "spin" => {
+                let mut x: u64 = 0;
+                loop {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+            }
+            "alloc" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "log-flood" => loop {
+                grantscope_connector_sdk::log(Level::Info, &"x".repeat(4096));
+            },
+            "panic" => panic!("hostile plugin panicked on purpose"),
+            "grant-flood" => {
+                let mut step = evidence(&task, Vec::new());
+                let g = step.grants[0].clone();
+                step.grants = (0..20_000)
+                    .map(|i| Grant {
+                        id: format!("flood:{i}"),
+                        ..g.clone()
+                    })
+                    .collect();
+                return Ok(step);
+            }
+            "budget" => {
+                let mut last = String::new();
+                for _ in 0..100 {
+                    last = send(Method::Get, &url, &[]);
+                }
+                last
+            }
+            other => {
+                return Err(Error::new(
+                    ErrorCode::InvalidInput,
+                    format!("unknown mode {other}"),
+                ));
+            }
+        };
+        Ok(evidence(&task, vec![("outcome", outcome)]))
+    }
+
+    fn revoke(_: Context, _: RevocationTarget) -> Result<Revocation, Error> {
+        Err(Error::new(
+            ErrorCode::Unsupported,
+            "hostile plugin does not revoke",
+        ))
+    }
+
+    fn probe(_: Context, _: RevocationTarget) -> Result<TargetState, Error> {
+        Err(Error::new(
+            ErrorCode::Unsupported,
+            "hostile plugin does not probe",
+        ))
+    }
+}

@@ -1,0 +1,328 @@
+//! Proofs that the sandbox holds: each test runs the real hostile component in the
+//! real host, against real HTTP servers on loopback, and checks what the host
+//! refused, contained or survived.
+
+mod support;
+
+use grantscope::plugin::LoadError;
+use support::{Echo, Harness, outcome};
+
+#[tokio::test]
+async fn a_guest_cannot_reach_an_undeclared_host() {
+    let allowed = Echo::start().await;
+    let other = Echo::start().await;
+    let h = Harness::new(
+        true,
+        &[&allowed.host()],
+        &[
+            ("tasks", "request-other"),
+            (
+                "other",
+                &format!("{}/x http://localhost:{}/x", other.url(), other.port()),
+            ),
+        ],
+    );
+    let scan = h.scan().await;
+    let out = outcome(&scan, "request-other");
+    let parts: Vec<&str> = out.split(" | ").collect();
+    assert_eq!(parts.len(), 2, "{out}");
+    for p in parts {
+        assert!(p.starts_with("denied:"), "{out}");
+    }
+    assert_eq!(
+        other.hits(),
+        0,
+        "the undeclared server must never be contacted"
+    );
+}
+
+#[tokio::test]
+async fn private_link_local_and_metadata_addresses_are_refused() {
+    let echo = Echo::start().await;
+    // Not a simulator tenant: loopback is as forbidden as any private address.
+    let h = Harness::new(
+        false,
+        &[
+            "10.0.0.1",
+            "169.254.169.254",
+            &format!("localhost:{}", echo.port()),
+        ],
+        &[
+            ("tasks", "request-other"),
+            (
+                "other",
+                &format!(
+                    "https://10.0.0.1/ https://169.254.169.254/latest/meta-data/ https://localhost:{}/",
+                    echo.port()
+                ),
+            ),
+        ],
+    );
+    let scan = h.scan().await;
+    let out = outcome(&scan, "request-other");
+    let parts: Vec<&str> = out.split(" | ").collect();
+    assert_eq!(parts.len(), 3, "{out}");
+    assert!(
+        parts[0].contains("10.0.0.1 is not a public address"),
+        "{out}"
+    );
+    assert!(
+        parts[1].contains("169.254.169.254 is not a public address"),
+        "{out}"
+    );
+    // A name is checked again after DNS: localhost resolves to loopback only.
+    assert!(parts[2].contains("resolves to no public address"), "{out}");
+    assert_eq!(echo.hits(), 0);
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_outside_simulated_tenants() {
+    let echo = Echo::start().await;
+    let h = Harness::new(
+        false,
+        &["api.github.com", &format!("localhost:{}", echo.port())],
+        &[
+            ("tasks", "request-other"),
+            (
+                "other",
+                &format!("http://api.github.com/ http://localhost:{}/", echo.port()),
+            ),
+        ],
+    );
+    let scan = h.scan().await;
+    let out = outcome(&scan, "request-other");
+    assert_eq!(out.matches("plain http").count(), 2, "{out}");
+    assert_eq!(echo.hits(), 0);
+}
+
+#[tokio::test]
+async fn redirects_off_the_list_are_refused() {
+    let allowed = Echo::start().await;
+    let other = Echo::start().await;
+    let h = Harness::new(
+        true,
+        &[&allowed.host()],
+        &[
+            ("tasks", "request"),
+            (
+                "url",
+                &format!("{}/redirect?to={}/stolen", allowed.url(), other.url()),
+            ),
+        ],
+    );
+    let scan = h.scan().await;
+    let out = outcome(&scan, "request");
+    assert!(out.starts_with("denied: redirect refused"), "{out}");
+    assert_eq!(allowed.hits(), 1);
+    assert_eq!(other.hits(), 0);
+}
+
+#[tokio::test]
+async fn a_guest_never_sees_the_credential() {
+    let echo = Echo::start().await;
+    let h = Harness::new(
+        true,
+        &[&echo.host()],
+        &[
+            ("tasks", "observe"),
+            ("url", &format!("{}/observe", echo.url())),
+        ],
+    );
+    let scan = h.scan().await;
+    let observed = support::attribute(&scan, "observe", "observed");
+    // The guest saw what it was allowed to see ...
+    assert!(observed.contains("response=status=200"), "{observed}");
+    assert!(observed.contains("env=[]"), "{observed}");
+    assert!(observed.contains("read /: Err"), "{observed}");
+    // ... and never the secret, although the host did send it.
+    assert!(!observed.contains(support::SECRET), "{observed}");
+    let received = echo.authorizations();
+    assert_eq!(received, vec![format!("Bearer {}", support::SECRET)]);
+    // Nor is it anywhere in what the scan returns.
+    let dump = format!("{scan:?}");
+    assert!(!dump.contains(support::SECRET));
+}
+
+#[tokio::test]
+async fn a_guest_cannot_set_credentials_or_routing_headers() {
+    let echo = Echo::start().await;
+    let h = Harness::new(
+        true,
+        &[&echo.host()],
+        &[
+            ("tasks", "auth-header,host-header,proxy-header"),
+            ("url", &format!("{}/h", echo.url())),
+        ],
+    );
+    let scan = h.scan().await;
+    assert_eq!(
+        outcome(&scan, "auth-header"),
+        "forbidden-header: authorization"
+    );
+    assert_eq!(outcome(&scan, "host-header"), "forbidden-header: host");
+    assert_eq!(
+        outcome(&scan, "proxy-header"),
+        "forbidden-header: proxy-authorization"
+    );
+    assert_eq!(echo.hits(), 0, "refused requests must not leave the host");
+}
+
+#[tokio::test]
+async fn runaway_guests_fail_their_own_task_and_the_rest_finish() {
+    let echo = Echo::start().await;
+    let h = Harness::new(
+        true,
+        &[&echo.host()],
+        &[
+            (
+                "tasks",
+                "spin,ok,alloc,log-flood,panic,grant-flood,budget,ok",
+            ),
+            ("url", &format!("{}/b", echo.url())),
+        ],
+    );
+    let scan = h.scan().await;
+    assert!(!scan.complete, "a scan with failed tasks is partial");
+    let failure = |mode: &str| {
+        scan.failures
+            .iter()
+            .find(|f| f.call == format!("task {mode}"))
+            .map(|f| f.error.clone())
+            .unwrap_or_else(|| panic!("no failure for {mode}: {:?}", scan.failures))
+    };
+    assert!(failure("spin").contains("CPU limit"), "{}", failure("spin"));
+    assert!(
+        failure("alloc").contains("memory limit"),
+        "{}",
+        failure("alloc")
+    );
+    assert!(
+        failure("log-flood").contains("log limit"),
+        "{}",
+        failure("log-flood")
+    );
+    assert!(failure("panic").contains("trapped"), "{}", failure("panic"));
+    // 20,000 grants in one step: refused by the output cap or the transfer cap,
+    // whichever the guest hits first; never accepted.
+    assert!(
+        failure("grant-flood").contains("invalid output"),
+        "{}",
+        failure("grant-flood")
+    );
+    // Each error names the connector and the tenant.
+    assert!(failure("spin").contains("connector `hostile`, tenant `t1`"));
+    // The well-behaved tasks finished despite their neighbours.
+    let ok: Vec<_> = scan
+        .grants
+        .iter()
+        .filter(|g| g.principal.id == "ok")
+        .collect();
+    assert_eq!(ok.len(), 2);
+    // The egress budget stops a request loop without failing the call.
+    assert_eq!(
+        outcome(&scan, "budget"),
+        "error: EgressError::BudgetExhausted"
+    );
+    assert_eq!(echo.hits(), support::EGRESS_CALLS as usize);
+}
+
+#[tokio::test]
+async fn every_call_gets_a_fresh_instance_and_tenants_share_nothing() {
+    let echo = Echo::start().await;
+    let h = Harness::with_tenants(
+        2,
+        true,
+        &[&echo.host()],
+        &[("tasks", "counter,counter,counter,counter,counter")],
+    );
+    let scans = h.scan_all().await;
+    assert_eq!(scans.len(), 2);
+    for scan in &scans {
+        let counts: Vec<_> = scan
+            .grants
+            .iter()
+            .filter_map(|g| g.attributes.get("outcome"))
+            .collect();
+        assert_eq!(counts.len(), 5, "{:?}", scan.failures);
+        assert!(counts.iter().all(|c| *c == "calls=1"), "{counts:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_component_built_for_another_contract_is_refused() {
+    let bytes = support::hostile_bytes();
+    let patched = support::replace_all(
+        &bytes,
+        b"grantscope:connector/plugin@0.1.0",
+        b"grantscope:connector/plugin@0.9.0",
+    );
+    let runtime = support::runtime();
+    match runtime.load("patched", &patched).await {
+        Err(LoadError::UnsupportedContract { found, .. }) => assert_eq!(found, "0.9.0"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a 0.9.0 component must be refused"),
+    }
+}
+
+#[tokio::test]
+async fn a_component_importing_network_interfaces_is_refused() {
+    let bytes = support::hostile_bytes();
+    let patched = support::replace_all(&bytes, b"wasi:cli/exit@0.2.6", b"wasi:http/xit@0.2.6");
+    let runtime = support::runtime();
+    match runtime.load("patched", &patched).await {
+        Err(LoadError::ForbiddenImport { import, .. }) => {
+            assert_eq!(import, "wasi:http/xit@0.2.6");
+        }
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a component importing wasi:http must be refused"),
+    }
+}
+
+#[tokio::test]
+async fn oversized_and_invalid_components_are_refused_before_compiling() {
+    let mut limits = grantscope::config::Limits::default();
+    limits.component_bytes = 1024;
+    let runtime = grantscope::plugin::Runtime::new(&limits, None, 2)
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let bytes = support::hostile_bytes();
+    assert!(matches!(
+        runtime.load("big", &bytes).await,
+        Err(LoadError::TooLarge { .. })
+    ));
+    let runtime = support::runtime();
+    assert!(matches!(
+        runtime.load("junk", b"\0asm not really").await,
+        Err(LoadError::Invalid { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_wall_clock_limit_bounds_a_stuck_provider() {
+    // The echo server answers /slow after 5 s; the call may take 2 s in all.
+    let echo = Echo::start().await;
+    let mut h = Harness::new(
+        true,
+        &[&echo.host()],
+        &[
+            ("tasks", "request,ok"),
+            ("url", &format!("{}/slow", echo.url())),
+        ],
+    );
+    h.limits = vec![
+        ("wall_secs_per_call", "2".into()),
+        ("request_timeout_secs", "30".into()),
+    ];
+    let scan = h.scan().await;
+    let err = scan
+        .failures
+        .iter()
+        .find(|f| f.call == "task request")
+        .map(|f| f.error.clone())
+        .unwrap_or_default();
+    assert!(
+        err.contains("wall-clock limit"),
+        "{err} / {:?}",
+        scan.failures
+    );
+    assert!(scan.grants.iter().any(|g| g.principal.id == "ok"));
+}

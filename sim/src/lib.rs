@@ -1,0 +1,396 @@
+//! `grantscope-sim`: provider API simulators and synthetic tenants for grantscope.
+//!
+//! A [`Simulator`] is built deterministically from a seed and a user count, then
+//! [started](Simulator::start) as a real HTTP server on loopback that speaks the
+//! providers' APIs (today GitHub) — paths, JSON shapes, pagination, token endpoints that
+//! verify JWT signatures, rate-limit headers, revocation that really removes state, and
+//! injected faults. The [`Truth`] it reports is what a perfect connector would find in the
+//! *current* state, so tests can compare scans against it exactly.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), grantscope_sim::SimError> {
+//! let sim = grantscope_sim::Simulator::new(grantscope_sim::SimOptions::default())?;
+//! let running = sim.start().await?;
+//! running.write_config(std::path::Path::new("sim.toml"))?;
+//! println!("{}", running.base_url());
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Layout: `world` (provider-neutral people, vendors, clock), one module per provider
+//! (`github`), and the shared `faults`, `stats`, `truth` and `config`. A new provider adds
+//! a sibling module with its own router, identities on [`world`'s vendors], and a truth
+//! mapping; everything else is shared.
+//!
+//! [`world`'s vendors]: https://docs.rs/grantscope-sim
+
+#![deny(missing_docs)]
+// `json!` for the 75-key minimal-repository object needs a deeper macro expansion.
+#![recursion_limit = "256"]
+
+mod config;
+mod faults;
+mod github;
+mod http;
+mod stats;
+mod truth;
+mod world;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rsa::pkcs1::{EncodeRsaPrivateKey as _, LineEnding};
+use rsa::traits::PublicKeyParts as _;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use stats::{RevocationStat, Stats};
+pub use truth::{Truth, TruthApp, TruthGrant, TruthPrincipal};
+
+/// Largest supported tenant.
+const MAX_USERS: u32 = 1_000_000;
+/// How long [`RunningSim::shutdown`] waits for in-flight requests (a slow fault sleeps up
+/// to 2 s) before aborting the server task.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How to build and run a simulator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOptions {
+    /// Seed of the synthetic world; the same seed and user count give the same truth.
+    pub seed: u64,
+    /// Members of the main tenant (1 to 1,000,000).
+    pub users: u32,
+    /// Probability in `[0, 1]` that an API request suffers an injected fault.
+    pub faults: f64,
+    /// Where to listen; `127.0.0.1:0` picks a free port.
+    pub listen: SocketAddr,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        Self { seed: 7, users: 50, faults: 0.0, listen: SocketAddr::from(([127, 0, 0, 1], 0)) }
+    }
+}
+
+/// Errors from building, running or writing out a simulator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// The fault rate is not a probability.
+    #[error("fault rate {0} is out of range: pass a probability between 0 and 1")]
+    InvalidFaultRate(f64),
+    /// The user count is out of range.
+    #[error("user count {0} is out of range: pass between 1 and {MAX_USERS} users")]
+    InvalidUsers(u32),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: choose another address or port (127.0.0.1:0 picks a free one)")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why binding failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// RSA key generation for the simulated GitHub App failed.
+    #[error("cannot generate the simulated GitHub App key")]
+    KeyGeneration(#[source] rsa::Error),
+    /// The key could not be encoded as PEM.
+    #[error("cannot encode the simulated GitHub App key as PEM")]
+    KeyEncoding(#[source] rsa::pkcs1::Error),
+    /// The key generation task died.
+    #[error("the key generation task failed")]
+    KeyTask(#[source] tokio::task::JoinError),
+    /// A file could not be written.
+    #[error("cannot write {}: check that the directory exists and is writable", path.display())]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why writing failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path cannot name an output file (no file name, or not UTF-8 where it must go into
+    /// the config).
+    #[error("{} cannot be used as an output file: give a file path with a UTF-8 name", path.display())]
+    BadPath {
+        /// The offending path.
+        path: PathBuf,
+    },
+    /// Shutdown signal handlers could not be installed.
+    #[error("cannot listen for Ctrl-C / SIGTERM")]
+    Signal(#[source] std::io::Error),
+}
+
+/// A simulator built from a seed, not yet serving.
+pub struct Simulator {
+    opts: SimOptions,
+    world: world::World,
+    github: github::GithubState,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator").field("opts", &self.opts).finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Validates the options and builds the synthetic world (deterministic in seed and
+    /// user count).
+    pub fn new(opts: SimOptions) -> Result<Self, SimError> {
+        if !(0.0..=1.0).contains(&opts.faults) {
+            return Err(SimError::InvalidFaultRate(opts.faults));
+        }
+        if !(1..=MAX_USERS).contains(&opts.users) {
+            return Err(SimError::InvalidUsers(opts.users));
+        }
+        let world = world::World::new(opts.seed, opts.users);
+        let github = github::GithubState::generate(&world);
+        Ok(Self { opts, world, github })
+    }
+
+    /// The ground truth of the initial state (what [`RunningSim::truth`] returns before
+    /// any revocation).
+    pub fn truth(&self) -> Truth {
+        truth_of(&self.github)
+    }
+
+    /// Generates the auditor app's key, binds the listener and serves in a tokio task.
+    pub async fn start(self) -> Result<RunningSim, SimError> {
+        // 2048-bit generation takes a while; keep it off the async worker threads.
+        let key = tokio::task::spawn_blocking(|| {
+            rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+        })
+        .await
+        .map_err(SimError::KeyTask)?
+        .map_err(SimError::KeyGeneration)?;
+        let pem = key.to_pkcs1_pem(LineEnding::LF).map_err(SimError::KeyEncoding)?.to_string();
+        let public = key.to_public_key();
+        let decoding = jsonwebtoken::DecodingKey::from_rsa_raw_components(
+            &public.n().to_bytes_be(),
+            &public.e().to_bytes_be(),
+        );
+
+        let listen = self.opts.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| SimError::Bind { addr: listen, source })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: listen, source })?;
+
+        let shared = Arc::new(Shared {
+            bound: addr,
+            faults: faults::Faults::new(self.opts.faults),
+            stats: stats::StatsRecorder::default(),
+            github: github::GithubSim::new(self.github, decoding),
+        });
+        let app = Router::new()
+            .route("/_sim/stats", get(sim_stats))
+            .route("/_sim/truth", get(sim_truth))
+            .merge(github::router(shared.clone()))
+            .with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let result = axum::serve(listener, service)
+                .with_graceful_shutdown(async {
+                    // A dropped sender means the RunningSim is gone: stop too.
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "simulator server stopped with an error");
+            }
+        });
+        tracing::info!(%addr, seed = self.opts.seed, users = self.opts.users, "simulator listening");
+        Ok(RunningSim {
+            shared,
+            addr,
+            seed: self.world.seed,
+            users: self.world.users,
+            private_key_pem: pem,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// State shared by every request handler.
+pub(crate) struct Shared {
+    /// The address actually bound (fallback for building absolute URLs).
+    pub bound: SocketAddr,
+    pub faults: faults::Faults,
+    pub stats: stats::StatsRecorder,
+    pub github: github::GithubSim,
+}
+
+fn truth_of(gh: &github::GithubState) -> Truth {
+    let mut grants = Vec::new();
+    gh.truth(&mut grants);
+    grants.sort_by(|a, b| a.id.cmp(&b.id));
+    Truth { grants }
+}
+
+async fn sim_stats(State(sim): State<Arc<Shared>>) -> Response {
+    axum::Json(sim.stats.snapshot()).into_response()
+}
+
+async fn sim_truth(State(sim): State<Arc<Shared>>) -> Response {
+    let truth = truth_of(&sim.github.state());
+    axum::Json(truth).into_response()
+}
+
+/// A simulator serving on loopback. Dropping it stops the server; prefer
+/// [`RunningSim::shutdown`] to wait for it.
+pub struct RunningSim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    seed: u64,
+    users: u32,
+    private_key_pem: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The private key is deliberately left out.
+        f.debug_struct("RunningSim").field("addr", &self.addr).field("seed", &self.seed).finish_non_exhaustive()
+    }
+}
+
+impl RunningSim {
+    /// The bound address (the real port when `:0` was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (an unspecified listen IP is reported as loopback).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", http::loopback_if_unspecified(self.addr))
+    }
+
+    /// Ground truth of the current state: revoked grants are gone.
+    pub fn truth(&self) -> Truth {
+        truth_of(&self.shared.github.state())
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats.snapshot()
+    }
+
+    /// Changes the fault rate at run time; clamped to `[0, 1]`, NaN means 0.
+    pub fn set_faults(&self, rate: f64) {
+        self.shared.faults.set(rate);
+    }
+
+    /// Writes a `grantscope scan` config for every simulated tenant, and the auditor's
+    /// private key (PKCS#1 PEM, mode 0600) to `{stem}.keys/github-app.pem` beside it.
+    pub fn write_config(&self, path: &Path) -> Result<(), SimError> {
+        let (key_path, key_rel) = config::key_paths(path)?;
+        if let Some(dir) = key_path.parent() {
+            config::create_private_dir(dir)?;
+        }
+        config::write_atomic(&key_path, true, |w| w.write_all(self.private_key_pem.as_bytes()))?;
+        let host = http::loopback_if_unspecified(self.addr).to_string();
+        let tenants: Vec<config::TenantEntry> = self
+            .shared
+            .github
+            .org_logins()
+            .into_iter()
+            .map(|org| config::TenantEntry {
+                name: org.clone(),
+                connector: "github",
+                host: host.clone(),
+                settings: vec![("org", org), ("api_base", self.base_url())],
+                credential: vec![
+                    ("kind", "github-app".to_owned()),
+                    ("app_id", github::AUDITOR_APP_ID.to_string()),
+                    ("private_key_file", key_rel.clone()),
+                ],
+            })
+            .collect();
+        let text = config::render(self.seed, self.users, &tenants);
+        config::write_atomic(path, false, |w| w.write_all(text.as_bytes()))
+    }
+
+    /// Writes [`RunningSim::truth`] as JSON.
+    pub fn write_truth(&self, path: &Path) -> Result<(), SimError> {
+        let truth = self.truth();
+        config::write_atomic(path, false, |w| {
+            serde_json::to_writer_pretty(&mut *w, &truth)?;
+            w.write_all(b"\n")
+        })
+    }
+
+    /// Stops serving and waits (briefly) for in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down. What `grantscope-sim` and
+    /// `grantscope sim` do after printing their address.
+    pub async fn serve_until_signal(self) -> Result<(), SimError> {
+        let result = shutdown_signal().await;
+        self.shutdown().await;
+        result
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() -> Result<(), SimError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(SimError::Signal)?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(SimError::Signal),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map_err(SimError::Signal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_validated() {
+        let bad = |f: fn(&mut SimOptions)| {
+            let mut o = SimOptions::default();
+            f(&mut o);
+            Simulator::new(o).map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert!(bad(|_| {}).is_ok());
+        assert!(bad(|o| o.faults = 1.5).is_err_and(|e| e.contains("between 0 and 1")));
+        assert!(bad(|o| o.faults = f64::NAN).is_err());
+        assert!(bad(|o| o.users = 0).is_err_and(|e| e.contains("1000000")));
+        assert!(bad(|o| o.users = MAX_USERS + 1).is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! The `grantscope-sim` binary: flags, the stdout line, files, and signal handling.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_grantscope-sim");
+
+#[test]
+fn bad_flags_exit_2_with_a_clear_error() {
+    for (args, needle) in [
+        (&["--faults", "abc"][..], "invalid value 'abc'"),
+        (&["--users", "0"][..], "user count 0 is out of range"),
+        (&["--faults", "2"][..], "fault rate 2 is out of range"),
+        (&["--bogus"][..], "unexpected argument '--bogus'"),
+        (&["--listen", "nowhere"][..], "invalid value 'nowhere'"),
+    ] {
+        let out = Command::new(BIN).args(args).output().expect("binary runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn binary_prints_its_address_writes_files_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("c.toml");
+    let truth = dir.path().join("truth.json");
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--seed", "5", "--users", "30", "--write-config"])
+        .arg(&config)
+        .arg("--truth")
+        .arg(&truth)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    let url = line.trim().strip_prefix("grantscope-sim listening on ").unwrap_or_else(|| panic!("{line:?}"));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // The files exist before the line is printed.
+    let text = std::fs::read_to_string(&config).expect("config");
+    assert!(text.contains(&format!("api_base = \"{url}\"")), "{text}");
+    assert!(dir.path().join("c.keys/github-app.pem").exists());
+    let truth: grantscope_sim::Truth = serde_json::from_slice(&std::fs::read(&truth).expect("truth")).expect("json");
+    let same = grantscope_sim::Simulator::new(grantscope_sim::SimOptions { seed: 5, users: 30, ..Default::default() })
+        .expect("valid")
+        .truth();
+    assert_eq!(truth, same);
+
+    // Ends the process this test started, by its id.
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("child exits");
+    assert_eq!(exit.code(), Some(0), "SIGTERM is a clean shutdown");
+}
