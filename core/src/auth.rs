@@ -140,6 +140,9 @@ struct CachedToken {
 /// Refresh this long before the provider's expiry, so a token never dies mid-request.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
+/// Attempts at obtaining a token before the call fails.
+const TOKEN_ATTEMPTS: u32 = 4;
+
 impl Authenticator {
     /// An authenticator for `credential`.
     pub fn new(credential: Credential) -> Self {
@@ -152,20 +155,6 @@ impl Authenticator {
     /// The configured credential kind.
     pub fn kind(&self) -> &'static str {
         self.credential.kind()
-    }
-
-    /// True when `data` contains any secret this authenticator holds or issued.
-    pub async fn leaks_into(&self, data: &[u8]) -> bool {
-        let cached = self.cached.lock().await;
-        let issued = cached.as_ref().is_some_and(|c| {
-            let token = c.header.expose().rsplit(' ').next().unwrap_or_default();
-            Secret::new(token).occurs_in(data)
-        });
-        issued
-            || match &self.credential {
-                Credential::StaticToken { token, .. } => token.occurs_in(data),
-                Credential::GitHubApp { .. } => false,
-            }
     }
 
     /// The `Authorization` value to attach, obtaining a fresh token when needed.
@@ -181,7 +170,7 @@ impl Authenticator {
                 {
                     return Ok(c.header.clone());
                 }
-                let fresh = self.github_installation_token(transport).await?;
+                let fresh = self.fetch_with_retries(transport).await?;
                 let header = fresh.header.clone();
                 *cached = Some(fresh);
                 Ok(header)
@@ -198,6 +187,33 @@ impl Authenticator {
     /// True when a 401 can be cured by fetching a new token.
     pub fn refreshable(&self) -> bool {
         matches!(self.credential, Credential::GitHubApp { .. })
+    }
+
+    /// A token endpoint is an API like any other: a truncated body or a dropped
+    /// connection is worth another try; a refusal (4xx) is not.
+    async fn fetch_with_retries(&self, transport: &Transport) -> Result<CachedToken, AuthError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.github_installation_token(transport).await {
+                Err(
+                    e @ (AuthError::Malformed { .. }
+                    | AuthError::Transport {
+                        source: TransportError::Timeout | TransportError::Connection(_),
+                        ..
+                    }),
+                ) if attempt < TOKEN_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "retrying token request");
+                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                }
+                Err(AuthError::Refused { status, .. })
+                    if status >= 500 && attempt < TOKEN_ATTEMPTS =>
+                {
+                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn github_installation_token(

@@ -480,6 +480,26 @@ fn credential(
     }
 }
 
+/// The platform data directory for the default store (`$XDG_DATA_HOME/grantscope`,
+/// else `~/.local/share/grantscope`).
+pub fn default_data_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .map(|d| d.join("grantscope"))
+}
+
+/// The platform cache directory for compiled components (`$XDG_CACHE_HOME/grantscope`,
+/// else `~/.cache/grantscope`).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("grantscope").join("compiled"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -541,24 +561,4 @@ mod tests {
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains("s3cr3t"), "{dbg}");
     }
-}
-
-/// The platform data directory for the default store (`$XDG_DATA_HOME/grantscope`,
-/// else `~/.local/share/grantscope`).
-pub fn default_data_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .map(|d| d.join("grantscope"))
-}
-
-/// The platform cache directory for compiled components (`$XDG_CACHE_HOME/grantscope`,
-/// else `~/.cache/grantscope`).
-pub fn default_cache_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .map(|d| d.join("grantscope").join("compiled"))
 }

@@ -74,12 +74,19 @@ pub(crate) fn toml_string(s: &str) -> String {
 pub(crate) fn key_paths(path: &Path) -> Result<(PathBuf, String), SimError> {
     let stem = path
         .file_stem()
-        .ok_or_else(|| SimError::BadPath { path: path.to_path_buf() })?
+        .ok_or_else(|| SimError::BadPath {
+            path: path.to_path_buf(),
+        })?
         .to_str()
-        .ok_or_else(|| SimError::BadPath { path: path.to_path_buf() })?;
+        .ok_or_else(|| SimError::BadPath {
+            path: path.to_path_buf(),
+        })?;
     let dir_name = format!("{stem}.keys");
     let parent = path.parent().unwrap_or(Path::new(""));
-    Ok((parent.join(&dir_name).join("github-app.pem"), format!("{dir_name}/github-app.pem")))
+    Ok((
+        parent.join(&dir_name).join("github-app.pem"),
+        format!("{dir_name}/github-app.pem"),
+    ))
 }
 
 /// Writes `path` atomically (temp file + rename), so a reader never sees a half-written
@@ -90,7 +97,9 @@ pub(crate) fn write_atomic(
     private: bool,
     fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), SimError> {
-    let name = path.file_name().ok_or_else(|| SimError::BadPath { path: path.to_path_buf() })?;
+    let name = path.file_name().ok_or_else(|| SimError::BadPath {
+        path: path.to_path_buf(),
+    })?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(name);
     tmp_name.push(format!(".tmp-{}", std::process::id()));
@@ -107,14 +116,19 @@ pub(crate) fn write_atomic(
     let result = opts.open(&tmp).and_then(|f| {
         let mut w = std::io::BufWriter::new(f);
         fill(&mut w)?;
-        w.into_inner().map_err(std::io::IntoInnerError::into_error)?.sync_all()
+        w.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()
     });
     let result = result.and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         // Best effort: do not leave the temp file behind; the original error matters.
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(|source| SimError::Write { path: path.to_path_buf(), source })
+    result.map_err(|source| SimError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Creates the key directory (mode 0700 on Unix) if it does not exist.
@@ -126,7 +140,10 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), SimError> {
         use std::os::unix::fs::DirBuilderExt as _;
         builder.mode(0o700);
     }
-    builder.create(dir).map_err(|source| SimError::Write { path: dir.to_path_buf(), source })
+    builder.create(dir).map_err(|source| SimError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -52,7 +52,10 @@ pub(crate) struct Fault {
 impl Fault {
     /// Whether the fault is a rate-limit answer (counted as throttled too).
     pub(crate) fn throttles(self) -> bool {
-        matches!(self.kind, FaultKind::SecondaryRateLimit | FaultKind::PrimaryRateLimit)
+        matches!(
+            self.kind,
+            FaultKind::SecondaryRateLimit | FaultKind::PrimaryRateLimit
+        )
     }
 }
 
@@ -65,14 +68,20 @@ pub(crate) struct Faults {
 impl Faults {
     /// A fault source with the given rate (clamped to `[0, 1]`).
     pub(crate) fn new(rate: f64) -> Self {
-        let f = Self { rate_bits: AtomicU64::new(0) };
+        let f = Self {
+            rate_bits: AtomicU64::new(0),
+        };
         f.set(rate);
         f
     }
 
     /// Changes the rate; out-of-range values are clamped, NaN means 0.
     pub(crate) fn set(&self, rate: f64) {
-        let rate = if rate.is_nan() { 0.0 } else { rate.clamp(0.0, 1.0) };
+        let rate = if rate.is_nan() {
+            0.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
         self.rate_bits.store(rate.to_bits(), Ordering::Relaxed);
     }
 

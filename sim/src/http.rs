@@ -27,12 +27,18 @@ impl QueryParams {
 
     /// The first value of `key`.
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of any of `keys` (e.g. `["owner[]", "owner"]`).
     pub(crate) fn all<'a>(&'a self, keys: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(k, _)| keys.contains(&k.as_str())).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .filter(move |(k, _)| keys.contains(&k.as_str()))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -68,7 +74,8 @@ pub(crate) fn base_url(headers: &HeaderMap, bound: SocketAddr) -> String {
     let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| {
         !h.is_empty()
             && h.len() <= 255
-            && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
     });
     match host {
         Some(h) => format!("http://{h}"),

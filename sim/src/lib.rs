@@ -17,12 +17,32 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Layout: `world` (provider-neutral people, vendors, clock), one module per provider
-//! (`github`), and the shared `faults`, `stats`, `truth` and `config`. A new provider adds
-//! a sibling module with its own router, identities on [`world`'s vendors], and a truth
-//! mapping; everything else is shared.
+//! # What the GitHub simulator serves
 //!
-//! [`world`'s vendors]: https://docs.rs/grantscope-sim
+//! Two orgs, `acme-corp` (`users` members) and `acme-labs` (a quarter of them), each with
+//! the auditor app `grantscope-auditor` (app id `900001`) installed. The auditor signs an
+//! RS256 JWT with the key [`RunningSim::write_config`] writes, calls
+//! `GET /orgs/{org}/installation` and `POST /app/installations/{id}/access_tokens`, then
+//! reads `/orgs/{org}/installations`, `/credential-authorizations`,
+//! `/personal-access-tokens`, `/personal-access-token-requests` and grant repositories,
+//! and revokes through `DELETE .../credential-authorizations/{id}` and
+//! `POST .../personal-access-tokens[/{id}]`. `GET /_sim/stats` and `GET /_sim/truth`
+//! expose [`Stats`] and [`Truth`] without auth or faults.
+//!
+//! # Faults
+//!
+//! With probability `faults` a request gets one of: 429 secondary rate limit, 403 primary
+//! rate limit, 500, 502, 503, a connection reset mid-body, 1-2 s of latency, or a 200
+//! with truncated JSON. For revocations, half of the 5xx and resets strike *after* the
+//! state changed (and are counted in [`RevocationStat::calls`]); a truncated body always
+//! follows a processed request. Faults never corrupt state.
+//!
+//! # Layout
+//!
+//! `world` holds what is provider-neutral (the clock, people, vendors with one identity per
+//! provider); `github` is the first provider module (router, auth, model, JSON shapes);
+//! `faults`, `stats`, `truth` and `config` are shared. A new provider adds a sibling
+//! module with its own router and truth mapping, and its identities on the vendors.
 
 #![deny(missing_docs)]
 // `json!` for the 75-key minimal-repository object needs a deeper macro expansion.
@@ -74,7 +94,12 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        Self { seed: 7, users: 50, faults: 0.0, listen: SocketAddr::from(([127, 0, 0, 1], 0)) }
+        Self {
+            seed: 7,
+            users: 50,
+            faults: 0.0,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
     }
 }
 
@@ -89,7 +114,9 @@ pub enum SimError {
     #[error("user count {0} is out of range: pass between 1 and {MAX_USERS} users")]
     InvalidUsers(u32),
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: choose another address or port (127.0.0.1:0 picks a free one)")]
+    #[error(
+        "cannot listen on {addr}: choose another address or port (127.0.0.1:0 picks a free one)"
+    )]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
@@ -136,7 +163,9 @@ pub struct Simulator {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("opts", &self.opts).finish_non_exhaustive()
+        f.debug_struct("Simulator")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
     }
 }
 
@@ -152,7 +181,11 @@ impl Simulator {
         }
         let world = world::World::new(opts.seed, opts.users);
         let github = github::GithubState::generate(&world);
-        Ok(Self { opts, world, github })
+        Ok(Self {
+            opts,
+            world,
+            github,
+        })
     }
 
     /// The ground truth of the initial state (what [`RunningSim::truth`] returns before
@@ -170,7 +203,10 @@ impl Simulator {
         .await
         .map_err(SimError::KeyTask)?
         .map_err(SimError::KeyGeneration)?;
-        let pem = key.to_pkcs1_pem(LineEnding::LF).map_err(SimError::KeyEncoding)?.to_string();
+        let pem = key
+            .to_pkcs1_pem(LineEnding::LF)
+            .map_err(SimError::KeyEncoding)?
+            .to_string();
         let public = key.to_public_key();
         let decoding = jsonwebtoken::DecodingKey::from_rsa_raw_components(
             &public.n().to_bytes_be(),
@@ -180,8 +216,14 @@ impl Simulator {
         let listen = self.opts.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|source| SimError::Bind { addr: listen, source })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: listen, source })?;
+            .map_err(|source| SimError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: listen,
+            source,
+        })?;
 
         let shared = Arc::new(Shared {
             bound: addr,
@@ -260,7 +302,10 @@ pub struct RunningSim {
 impl std::fmt::Debug for RunningSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The private key is deliberately left out.
-        f.debug_struct("RunningSim").field("addr", &self.addr).field("seed", &self.seed).finish_non_exhaustive()
+        f.debug_struct("RunningSim")
+            .field("addr", &self.addr)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
     }
 }
 
@@ -297,7 +342,9 @@ impl RunningSim {
         if let Some(dir) = key_path.parent() {
             config::create_private_dir(dir)?;
         }
-        config::write_atomic(&key_path, true, |w| w.write_all(self.private_key_pem.as_bytes()))?;
+        config::write_atomic(&key_path, true, |w| {
+            w.write_all(self.private_key_pem.as_bytes())
+        })?;
         let host = http::loopback_if_unspecified(self.addr).to_string();
         let tenants: Vec<config::TenantEntry> = self
             .shared

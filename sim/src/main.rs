@@ -1,7 +1,13 @@
 //! `grantscope-sim`: run the provider simulators until Ctrl-C / SIGTERM.
 
-#![allow(clippy::print_stdout, reason = "the binary's contract is one line on stdout")]
-#![allow(clippy::print_stderr, reason = "errors go to stderr at the binary edge")]
+#![allow(
+    clippy::print_stdout,
+    reason = "the binary's contract is one line on stdout"
+)]
+#![allow(
+    clippy::print_stderr,
+    reason = "errors go to stderr at the binary edge"
+)]
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,7 +60,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), SimError> {
-    let opts = SimOptions { seed: cli.seed, users: cli.users, faults: cli.faults, listen: cli.listen };
+    let opts = SimOptions {
+        seed: cli.seed,
+        users: cli.users,
+        faults: cli.faults,
+        listen: cli.listen,
+    };
     let running = Simulator::new(opts)?.start().await?;
     if let Some(path) = &cli.write_config {
         running.write_config(path)?;

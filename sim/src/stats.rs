@@ -73,12 +73,15 @@ impl StatsRecorder {
     /// Counts one mutation that reached the state for `target`.
     pub(crate) fn revocation(&self, provider: &str, target: String, app_id: Option<&str>) {
         self.with(|s| {
-            let entry = s.revocations.entry(target.clone()).or_insert_with(|| RevocationStat {
-                provider: provider.to_owned(),
-                target,
-                app_id: "unknown".to_owned(),
-                calls: 0,
-            });
+            let entry = s
+                .revocations
+                .entry(target.clone())
+                .or_insert_with(|| RevocationStat {
+                    provider: provider.to_owned(),
+                    target,
+                    app_id: "unknown".to_owned(),
+                    calls: 0,
+                });
             if let Some(app_id) = app_id {
                 app_id.clone_into(&mut entry.app_id);
             }

@@ -73,12 +73,19 @@ pub(crate) enum StampStyle {
 impl Stamp {
     /// A UTC `Z` timestamp, the canonical form.
     pub(crate) fn utc(unix: i64) -> Self {
-        Self { unix, style: StampStyle::Zulu }
+        Self {
+            unix,
+            style: StampStyle::Zulu,
+        }
     }
 
     /// A random instant in `[from, to]` in a random wire style.
     pub(crate) fn between(rng: &mut StdRng, from: i64, to: i64) -> Self {
-        let unix = if to > from { rng.random_range(from..=to) } else { from };
+        let unix = if to > from {
+            rng.random_range(from..=to)
+        } else {
+            from
+        };
         Self::styled(rng, unix)
     }
 
@@ -147,7 +154,10 @@ pub(crate) struct Vendor {
     /// Display name, used as the truth's `vendor`.
     pub name: &'static str,
     /// The vendor's web domain (providers show it as the app's homepage).
-    #[allow(dead_code, reason = "used by providers that show a homepage; GitHub does not")]
+    #[allow(
+        dead_code,
+        reason = "used by providers that show a homepage; GitHub does not"
+    )]
     pub domain: &'static str,
     /// The vendor's GitHub identities.
     pub github: github::VendorApps,
@@ -170,7 +180,8 @@ impl World {
     /// Builds the world. Pure: the same inputs always give the same world.
     pub(crate) fn new(seed: u64, users: u32) -> Self {
         let mut rng = rng_for(seed, "vendors");
-        let epoch = BASE_EPOCH + i64::try_from(seed % 366).unwrap_or(0) * DAY
+        let epoch = BASE_EPOCH
+            + i64::try_from(seed % 366).unwrap_or(0) * DAY
             + i64::try_from(seed / 366 % 86_400).unwrap_or(0);
         let mut ids = github::IdPool::default();
         let mut vendors: Vec<Vendor> = VENDORS
@@ -187,7 +198,20 @@ impl World {
             })
             .collect();
         github::VendorApps::ensure_variety(&mut vendors, &mut rng, &mut ids);
-        Self { seed, users, epoch, vendors }
+        Self {
+            seed,
+            users,
+            epoch,
+            vendors,
+        }
+    }
+
+    /// The person behind a login, if it is one of [`World::login`]'s (lets filters
+    /// compare indices instead of formatting every login).
+    pub(crate) fn index_of(login: &str) -> Option<u32> {
+        let (_, number) = login.rsplit_once('-')?;
+        let index = number.parse::<u32>().ok()?.checked_sub(1)?;
+        (Self::login(index).eq_ignore_ascii_case(login)).then_some(index)
     }
 
     /// A person's login: unique per index, stable across providers.
@@ -211,7 +235,10 @@ pub(crate) fn rng_for(seed: u64, purpose: &str) -> StdRng {
 
 /// `n` random ASCII alphanumerics (token suffixes, client ids).
 pub(crate) fn alphanumeric(rng: &mut impl Rng, n: usize) -> String {
-    rng.sample_iter(rand::distr::Alphanumeric).take(n).map(char::from).collect()
+    rng.sample_iter(rand::distr::Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
 }
 
 #[cfg(test)]
@@ -223,13 +250,22 @@ mod tests {
         // 2017-05-16T15:47:09Z
         let unix = 1_494_949_629;
         assert_eq!(Stamp::utc(unix).wire(), "2017-05-16T15:47:09Z");
-        let ms = Stamp { unix, style: StampStyle::MillisMinus7 };
+        let ms = Stamp {
+            unix,
+            style: StampStyle::MillisMinus7,
+        };
         assert_eq!(ms.wire(), "2017-05-16T08:47:09.000-07:00");
         assert_eq!(ms.rfc3339(), "2017-05-16T15:47:09Z");
-        let m4 = Stamp { unix, style: StampStyle::Minus4 };
+        let m4 = Stamp {
+            unix,
+            style: StampStyle::Minus4,
+        };
         assert_eq!(m4.wire(), "2017-05-16T11:47:09-04:00");
         // Offsets that cross midnight and a leap day.
-        assert_eq!(format_at(1_709_169_000, -7, false), "2024-02-28T18:10:00-07:00");
+        assert_eq!(
+            format_at(1_709_169_000, -7, false),
+            "2024-02-28T18:10:00-07:00"
+        );
         assert_eq!(format_at(0, 0, false), "1970-01-01T00:00:00Z");
     }
 
@@ -240,6 +276,18 @@ mod tests {
         assert_eq!(World::login(999_999), "nina-1000000");
         let set: std::collections::HashSet<_> = (0..5000).map(World::login).collect();
         assert_eq!(set.len(), 5000);
+        assert_eq!(World::index_of("Alice-0027"), Some(26));
+        assert_eq!(World::index_of("nina-1000000"), Some(999_999));
+        for bad in [
+            "bob-0001",
+            "alice-0000",
+            "alice",
+            "alice-x",
+            "alice-00001",
+            "",
+        ] {
+            assert_eq!(World::index_of(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -248,6 +296,9 @@ mod tests {
         let b = World::new(7, 10);
         assert_eq!(a.epoch, b.epoch);
         assert_eq!(format!("{:?}", a.vendors), format!("{:?}", b.vendors));
-        assert_ne!(format!("{:?}", a.vendors), format!("{:?}", World::new(8, 10).vendors));
+        assert_ne!(
+            format!("{:?}", a.vendors),
+            format!("{:?}", World::new(8, 10).vendors)
+        );
     }
 }

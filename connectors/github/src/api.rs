@@ -19,8 +19,8 @@ use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::{from_epoch_seconds, rfc3339_utc};
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Method, Permission,
-    Principal, PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, Task,
-    TargetState,
+    Principal, PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState,
+    Task,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -115,8 +115,8 @@ pub fn manifest() -> Manifest {
             Setting {
                 name: "api_base".to_owned(),
                 description: format!(
-                    "REST API root, default `{DEFAULT_API_BASE}`; `https://<host>/api/v3` for \
-                     GitHub Enterprise Server"
+                    "REST API root, default `{DEFAULT_API_BASE}`; the host reaches only the \
+                     hosts this manifest declares (or a simulator on loopback)"
                 ),
                 required: false,
             },
@@ -172,10 +172,15 @@ impl Settings {
                 .any(|c| c.is_whitespace() || c.is_control() || c == '?' || c == '#')
         });
         let Some(origin) = origin else {
+            // Echo the value to help fix a typo, unless it may carry credentials.
+            let shown = match raw.unwrap_or_default() {
+                v if v.contains('@') => "(redacted: it contains `@`)".to_owned(),
+                v => format!("`{}`", clip(v, 80)),
+            };
             return Err(config(format!(
-                "tenant `{tenant}`: setting `api_base` = `{}` is not an http:// or https:// URL \
-                 with a host and no credentials, query or fragment: use e.g. `{DEFAULT_API_BASE}`",
-                clip(raw.unwrap_or_default(), 80)
+                "tenant `{tenant}`: setting `api_base` = {shown} is not an http:// or https:// \
+                 URL with a host and no credentials, query or fragment: use e.g. \
+                 `{DEFAULT_API_BASE}`"
             )));
         };
         Ok(Settings {
@@ -204,7 +209,10 @@ impl Settings {
     /// github.com serves the API from `api.` and GitHub Enterprise Server from
     /// `/api/v3`; the web UI lives at the bare host.
     fn installation_page(&self, installation_id: u64) -> String {
-        let web = self.api_base.trim_end_matches("/api/v3").replacen("://api.", "://", 1);
+        let web = self
+            .api_base
+            .trim_end_matches("/api/v3")
+            .replacen("://api.", "://", 1);
         format!(
             "{web}/organizations/{}/settings/installations/{installation_id}",
             http::encode(&self.org)
@@ -424,11 +432,20 @@ pub fn read_page(
         }
         _ => return Err(classify(settings, Operation::List(listing), resp)),
     }
-    let mut out = match listing {
-        Listing::Installations => parse_installations(settings, &resp.body)?,
-        Listing::CredentialAuthorizations => parse_credential_authorizations(&resp.body)?,
-        Listing::PatGrants => parse_pat_grants(&resp.body)?,
+    let parsed = match listing {
+        Listing::Installations => parse_installations(settings, &resp.body),
+        Listing::CredentialAuthorizations => parse_credential_authorizations(&resp.body),
+        Listing::PatGrants => parse_pat_grants(&resp.body),
     };
+    let mut out = parsed.map_err(|e| {
+        Error::new(
+            e.code,
+            format!(
+                "{} (organisation `{}`, page {})",
+                e.message, settings.org, page.page
+            ),
+        )
+    })?;
     out.next = next_page(settings, listing, page, resp)?.map(|p| p.task(listing));
     Ok(out)
 }
@@ -471,10 +488,7 @@ fn next_page(
     if number > MAX_PAGES {
         return Err(malformed(format!("goes past {MAX_PAGES} pages")));
     }
-    Ok(Some(PageTask {
-        url,
-        page: number,
-    }))
+    Ok(Some(PageTask { url, page: number }))
 }
 
 /// Deserialises `null` as the type's default, so a `null` list or map in a
@@ -494,7 +508,8 @@ fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, Error> {
         Error::new(
             ErrorCode::Malformed,
             format!(
-                "could not parse github's {what}: {}",
+                "could not parse github's {what}: {}; if this persists, check that `api_base` \
+                 is a GitHub REST API root",
                 clip(&e.to_string(), MAX_EXCERPT)
             ),
         )
@@ -502,7 +517,9 @@ fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, Error> {
 }
 
 /// `{name}:{level}` for each entry, sorted: the scope spelling in the README.
-fn permission_scopes<'a>(maps: impl IntoIterator<Item = &'a BTreeMap<String, String>>) -> Vec<String> {
+fn permission_scopes<'a>(
+    maps: impl IntoIterator<Item = &'a BTreeMap<String, String>>,
+) -> Vec<String> {
     let mut scopes: Vec<String> = maps
         .into_iter()
         .flatten()
@@ -628,7 +645,10 @@ fn installation_grant(settings: &Settings, i: &Installation) -> Result<Grant, Er
         .and_then(web_url)
         .unwrap_or_else(|| settings.installation_page(i.id));
     let selection = i.repository_selection.as_deref().unwrap_or("unknown");
-    let suspended = i.suspended_at.as_deref().is_some_and(|s| !s.trim().is_empty());
+    let suspended = i
+        .suspended_at
+        .as_deref()
+        .is_some_and(|s| !s.trim().is_empty());
     let client_id = i.client_id.as_deref().filter(|c| !c.trim().is_empty());
 
     let mut app_attributes = vec![attr("slug", slug)];
@@ -645,7 +665,8 @@ fn installation_grant(settings: &Settings, i: &Installation) -> Result<Grant, Er
         attr("events", i.events.join(",")),
     ]);
 
-    let mut notes = vec!["GitHub does not report when an app installation was last used.".to_owned()];
+    let mut notes =
+        vec!["GitHub does not report when an app installation was last used.".to_owned()];
     if selection == "selected" {
         notes.push(
             "The installation reaches only selected repositories; GitHub does not list them \
@@ -818,7 +839,12 @@ pub fn parse_credential_authorizations(body: &[u8]) -> Result<Page, Error> {
 fn credential_grant(c: &CredentialAuthorization, credential: Credential) -> Result<Grant, Error> {
     let login = required("SSO credential authorization", "login", &c.login)?;
     let (kind, app_id, app_name) = credential.mapping();
-    let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let present = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
 
     let mut attributes = vec![
         attr("credential_type", &c.credential_type),
@@ -829,7 +855,10 @@ fn credential_grant(c: &CredentialAuthorization, credential: Credential) -> Resu
     }
     for (key, value) in [
         ("fingerprint", &c.fingerprint),
-        ("authorized_credential_title", &c.authorized_credential_title),
+        (
+            "authorized_credential_title",
+            &c.authorized_credential_title,
+        ),
         ("authorized_credential_note", &c.authorized_credential_note),
     ] {
         if let Some(v) = present(value) {
@@ -975,7 +1004,11 @@ fn pat_grant(p: &PatGrant) -> Result<Grant, Error> {
     let perms = &p.permissions;
     Ok(Grant {
         id: format!("pat-grant:{}", p.id),
-        app: app("fine-grained-pat", "Fine-grained personal access token", Vec::new()),
+        app: app(
+            "fine-grained-pat",
+            "Fine-grained personal access token",
+            Vec::new(),
+        ),
         principal: user(login),
         kind: GrantKind::PersonalToken,
         scopes: permission_scopes([&perms.organization, &perms.repository, &perms.other]),
@@ -1040,9 +1073,7 @@ impl Operation {
                 "grant it to the auditor's GitHub App (only GitHub App credentials can use this \
                  endpoint)"
             }
-            _ => {
-                "grant it to the auditor's GitHub App, or use an organisation owner's token"
-            }
+            _ => "grant it to the auditor's GitHub App, or use an organisation owner's token",
         }
     }
 }
@@ -1107,7 +1138,11 @@ pub fn classify(settings: &Settings, op: Operation, resp: &Response) -> Error {
     let what = op.what();
     let message = excerpt(resp);
     if let Some(why) = rate_limit(resp, &message) {
-        let why = if why.is_empty() { String::new() } else { format!("; {why}") };
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            format!("; {why}")
+        };
         return Error::new(
             ErrorCode::RateLimited,
             format!(
@@ -1230,8 +1265,7 @@ impl Target {
         };
         let parsed = match target.action.as_str() {
             "credential-authorization" => {
-                let h: CredentialHandle =
-                    serde_json::from_str(&target.handle).map_err(handle)?;
+                let h: CredentialHandle = serde_json::from_str(&target.handle).map_err(handle)?;
                 let login = h.login.trim();
                 if login.is_empty() || login.len() > MAX_TEXT {
                     return Err(invalid("has no login in its handle".to_owned()));
@@ -1249,8 +1283,7 @@ impl Target {
                 }
             }
             "installation" => {
-                let h: InstallationHandle =
-                    serde_json::from_str(&target.handle).map_err(handle)?;
+                let h: InstallationHandle = serde_json::from_str(&target.handle).map_err(handle)?;
                 Target::Installation {
                     installation_id: h.installation_id,
                     // An unusable URL is replaced by the settings page at plan time.
@@ -1314,7 +1347,10 @@ pub struct RevocationCall {
 }
 
 /// Plans the revocation of one target.
-pub fn plan_revocation(settings: &Settings, target: &RevocationTarget) -> Result<RevocationPlan, Error> {
+pub fn plan_revocation(
+    settings: &Settings,
+    target: &RevocationTarget,
+) -> Result<RevocationPlan, Error> {
     let target = Target::parse(target)?;
     let org = settings.org.as_str();
     let (method, url, body) = match &target {
@@ -1383,7 +1419,9 @@ impl RevocationCall {
                 let detail = if done {
                     format!("Removed {login}'s SSO authorization {credential_id} from {org}.")
                 } else {
-                    format!("{login}'s SSO authorization {credential_id} was already gone from {org}.")
+                    format!(
+                        "{login}'s SSO authorization {credential_id} was already gone from {org}."
+                    )
                 };
                 Ok(Revocation {
                     status: if done {
@@ -1409,7 +1447,9 @@ impl RevocationCall {
                         "GitHub accepted the revocation of grant {pat_id} (token {token_id}) in \
                          {org} and applies it asynchronously."
                     ),
-                    404 => format!("Grant {pat_id} (token {token_id}) was already gone from {org}."),
+                    404 => {
+                        format!("Grant {pat_id} (token {token_id}) was already gone from {org}.")
+                    }
                     _ => format!("Revoked grant {pat_id} (token {token_id}) in {org}."),
                 };
                 Ok(Revocation {
@@ -1429,7 +1469,9 @@ impl RevocationCall {
                 Operation::RemoveCredentialAuthorization,
                 resp,
             )),
-            Target::PatGrant { .. } => Err(classify(&self.settings, Operation::RevokePatGrant, resp)),
+            Target::PatGrant { .. } => {
+                Err(classify(&self.settings, Operation::RevokePatGrant, resp))
+            }
             // Never planned as a call; kept total rather than panicking.
             Target::Installation { .. } => Err(Error::new(
                 ErrorCode::InvalidInput,

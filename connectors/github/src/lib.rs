@@ -9,6 +9,8 @@
 //! builds through the host's egress, and hands the answers back to [`api`]. All
 //! provider logic is in [`api`], free of I/O and tested natively.
 
+#![deny(missing_docs)]
+
 pub mod api;
 
 use api::{Probe, ProbeStep, RevocationPlan, Settings};
@@ -80,9 +82,7 @@ impl Guest for GitHub {
     }
 }
 
-// wit-bindgen 0.61 defines the export macro inside the generated `bindings` module
-// (`pub_export_macro` + `default_bindings_module`), so it is reached through it.
 // Only wasm builds export the component: its symbol names (`…/plugin@0.1.0#run`) are
 // not valid in a native linker's version script, and native builds exist for tests.
 #[cfg(target_arch = "wasm32")]
-grantscope_connector_sdk::bindings::export_connector!(GitHub);
+grantscope_connector_sdk::export_connector!(GitHub);

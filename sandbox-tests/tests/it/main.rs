@@ -280,8 +280,10 @@ async fn a_component_importing_network_interfaces_is_refused() {
 
 #[tokio::test]
 async fn oversized_and_invalid_components_are_refused_before_compiling() {
-    let mut limits = grantscope::config::Limits::default();
-    limits.component_bytes = 1024;
+    let limits = grantscope::config::Limits {
+        component_bytes: 1024,
+        ..Default::default()
+    };
     let runtime = grantscope::plugin::Runtime::new(&limits, None, 2)
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let bytes = support::hostile_bytes();

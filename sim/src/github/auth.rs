@@ -101,15 +101,47 @@ mod tests {
         let now = 1_000_000;
         let ok = json!({"iss": "900001", "iat": now - 60, "exp": now + 540});
         assert_eq!(check_claims(&ok, ISS, now), Ok(()));
-        assert_eq!(check_claims(&json!({"iss": 900001, "iat": now, "exp": now + 600}), ISS, now), Ok(()));
-        assert_eq!(check_claims(&json!({"iss": "Iv23liabc", "iat": now, "exp": now + 1}), ISS, now), Ok(()));
+        assert_eq!(
+            check_claims(
+                &json!({"iss": 900001, "iat": now, "exp": now + 600}),
+                ISS,
+                now
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check_claims(
+                &json!({"iss": "Iv23liabc", "iat": now, "exp": now + 1}),
+                ISS,
+                now
+            ),
+            Ok(())
+        );
         let cases = [
-            (json!({"iss": "1", "iat": now, "exp": now + 60}), JwtRejection::WrongIssuer),
-            (json!({"iat": now, "exp": now + 60}), JwtRejection::WrongIssuer),
-            (json!({"iss": "900001", "exp": now + 60}), JwtRejection::MissingTimes),
-            (json!({"iss": "900001", "iat": now - 700, "exp": now}), JwtRejection::Expired),
-            (json!({"iss": "900001", "iat": now + 61, "exp": now + 300}), JwtRejection::IssuedInFuture),
-            (json!({"iss": "900001", "iat": now - 60, "exp": now + 601}), JwtRejection::TooLong),
+            (
+                json!({"iss": "1", "iat": now, "exp": now + 60}),
+                JwtRejection::WrongIssuer,
+            ),
+            (
+                json!({"iat": now, "exp": now + 60}),
+                JwtRejection::WrongIssuer,
+            ),
+            (
+                json!({"iss": "900001", "exp": now + 60}),
+                JwtRejection::MissingTimes,
+            ),
+            (
+                json!({"iss": "900001", "iat": now - 700, "exp": now}),
+                JwtRejection::Expired,
+            ),
+            (
+                json!({"iss": "900001", "iat": now + 61, "exp": now + 300}),
+                JwtRejection::IssuedInFuture,
+            ),
+            (
+                json!({"iss": "900001", "iat": now - 60, "exp": now + 601}),
+                JwtRejection::TooLong,
+            ),
         ];
         for (claims, want) in cases {
             assert_eq!(check_claims(&claims, ISS, now), Err(want), "{claims}");

@@ -177,7 +177,11 @@ mod tests {
                 .iter()
                 .any(|k| perms.contains(&((*k).to_owned(), name.to_owned(), level.to_owned())))
         };
-        for table in [APP_PERMISSIONS, PAT_REPOSITORY_PERMISSIONS, PAT_ORGANIZATION_PERMISSIONS] {
+        for table in [
+            APP_PERMISSIONS,
+            PAT_REPOSITORY_PERMISSIONS,
+            PAT_ORGANIZATION_PERMISSIONS,
+        ] {
             for (name, levels) in table {
                 for level in *levels {
                     assert!(has(name, level), "{name}:{level} is not in scopes.json");
@@ -186,15 +190,24 @@ mod tests {
         }
         for (name, _) in PAT_REPOSITORY_PERMISSIONS {
             let repo = ("app_permission:repository".to_owned(), (*name).to_owned());
-            assert!(perms.iter().any(|(k, n, _)| (k, n) == (&repo.0, &repo.1)), "{name}");
+            assert!(
+                perms.iter().any(|(k, n, _)| (k, n) == (&repo.0, &repo.1)),
+                "{name}"
+            );
         }
         for (name, _) in PAT_ORGANIZATION_PERMISSIONS {
             let org = "app_permission:organization".to_owned();
-            assert!(perms.iter().any(|(k, n, _)| k == &org && n == name), "{name}");
+            assert!(
+                perms.iter().any(|(k, n, _)| k == &org && n == name),
+                "{name}"
+            );
         }
         assert!(has("metadata", "read"));
         for s in OAUTH_SCOPES {
-            assert!(scopes.contains(*s), "{s} is not a classic scope in scopes.json");
+            assert!(
+                scopes.contains(*s),
+                "{s} is not a classic scope in scopes.json"
+            );
         }
     }
 }

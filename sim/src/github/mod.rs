@@ -5,11 +5,12 @@
 
 mod auth;
 mod catalog;
+mod handlers;
 mod model;
 mod page;
 mod render;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -25,16 +26,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jsonwebtoken::DecodingKey;
 use rand::Rng;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub(crate) use model::{AUDITOR_APP_ID, GithubState, IdPool, VendorApps};
 
 use crate::Shared;
-use crate::faults::{Fault, FaultKind};
+use crate::faults::FaultKind;
 use crate::http::{self, QueryParams};
 use auth::JwtRejection;
-use model::{FineGrained, Org, PROVIDER};
 use page::PageReq;
 
 /// Primary rate limit of an installation token on a GHEC org, per hour.
@@ -54,7 +53,12 @@ pub(crate) struct GithubSim {
 impl GithubSim {
     pub(crate) fn new(state: GithubState, app_key: DecodingKey) -> Self {
         let issuers = [AUDITOR_APP_ID.to_string(), state.auditor_client_id.clone()];
-        Self { state: Mutex::new(state), budgets: Mutex::default(), app_key, issuers }
+        Self {
+            state: Mutex::new(state),
+            budgets: Mutex::default(),
+            app_key,
+            issuers,
+        }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, GithubState> {
@@ -71,10 +75,12 @@ impl GithubSim {
     fn check_jwt(&self, ctx: &Ctx) -> Result<(), ApiError> {
         let token = ctx.credential.as_deref().ok_or(ApiError::BadJwt)?;
         let issuers = [self.issuers[0].as_str(), self.issuers[1].as_str()];
-        auth::verify_app_jwt(token, &self.app_key, &issuers, unix_now()).map_err(|why: JwtRejection| {
-            tracing::debug!(?why, "app JWT refused");
-            ApiError::BadJwt
-        })
+        auth::verify_app_jwt(token, &self.app_key, &issuers, unix_now()).map_err(
+            |why: JwtRejection| {
+                tracing::debug!(?why, "app JWT refused");
+                ApiError::BadJwt
+            },
+        )
     }
 }
 
@@ -96,7 +102,9 @@ impl Bucket {
 
     fn exceeded(&self) -> String {
         match self {
-            Self::Installation { id, .. } => format!("API rate limit exceeded for installation ID {id}."),
+            Self::Installation { id, .. } => {
+                format!("API rate limit exceeded for installation ID {id}.")
+            }
             Self::App => format!("API rate limit exceeded for app ID {AUDITOR_APP_ID}."),
             Self::Anonymous(ip) => format!("API rate limit exceeded for {ip}."),
         }
@@ -119,31 +127,55 @@ struct Rate {
 
 impl GithubSim {
     fn bucket(&self, req: &Request) -> Bucket {
-        let cred = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(auth::bearer);
+        let cred = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::bearer);
         if let Some(cred) = cred {
             if let Some(t) = self.state().tokens.get(cred) {
-                return Bucket::Installation { token: cred.to_owned(), id: t.installation_id };
+                return Bucket::Installation {
+                    token: cred.to_owned(),
+                    id: t.installation_id,
+                };
             }
             if auth::looks_like_jwt(cred) {
                 return Bucket::App;
             }
         }
-        let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
         Bucket::Anonymous(ip.unwrap_or_else(|| "127.0.0.1".to_owned()))
     }
 
     /// Spends one request from the bucket; `Err` when the hour's budget is gone.
     fn spend(&self, bucket: &Bucket, now: i64, spend: bool) -> Result<Rate, Rate> {
         let mut budgets = self.budgets.lock().unwrap_or_else(PoisonError::into_inner);
-        let b = budgets.entry(bucket.key()).or_insert(Budget { used: 0, reset: now + 3600 });
+        let b = budgets.entry(bucket.key()).or_insert(Budget {
+            used: 0,
+            reset: now + 3600,
+        });
         if now >= b.reset {
-            *b = Budget { used: 0, reset: now + 3600 };
+            *b = Budget {
+                used: 0,
+                reset: now + 3600,
+            };
         }
         if spend && b.used >= HOURLY_LIMIT {
-            return Err(Rate { remaining: 0, used: b.used, reset: b.reset });
+            return Err(Rate {
+                remaining: 0,
+                used: b.used,
+                reset: b.reset,
+            });
         }
         b.used += u64::from(spend);
-        Ok(Rate { remaining: HOURLY_LIMIT.saturating_sub(b.used), used: b.used, reset: b.reset })
+        Ok(Rate {
+            remaining: HOURLY_LIMIT.saturating_sub(b.used),
+            used: b.used,
+            reset: b.reset,
+        })
     }
 }
 
@@ -159,7 +191,10 @@ struct Ctx {
 impl FromRequestParts<Arc<Shared>> for Ctx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, sim: &Arc<Shared>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sim: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
         let raw_query = parts.uri.query().unwrap_or_default().to_owned();
         let credential = parts
             .headers
@@ -177,6 +212,27 @@ impl FromRequestParts<Arc<Shared>> for Ctx {
     }
 }
 
+/// `Path`, but a segment that does not decode (bad UTF-8, wrong arity) is GitHub's 404
+/// JSON rather than axum's plain-text 400.
+struct P<T>(T);
+
+impl<T> FromRequestParts<Arc<Shared>> for P<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        sim: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, sim).await {
+            Ok(Path(v)) => Ok(Self(v)),
+            Err(_) => Err(ApiError::NotFound),
+        }
+    }
+}
+
 /// GitHub's error answers.
 #[derive(Debug)]
 enum ApiError {
@@ -185,7 +241,11 @@ enum ApiError {
     NotAccessible,
     NotFound,
     BadJson,
-    Invalid { field: &'static str, code: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl IntoResponse for ApiError {
@@ -205,7 +265,11 @@ impl IntoResponse for ApiError {
             ),
             Self::NotFound => return basic_error(StatusCode::NOT_FOUND, "Not Found"),
             Self::BadJson => return basic_error(StatusCode::BAD_REQUEST, "Problems parsing JSON"),
-            Self::Invalid { field, code, message } => (
+            Self::Invalid {
+                field,
+                code,
+                message,
+            } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({
                     "message": "Validation Failed",
@@ -226,35 +290,71 @@ fn basic_error(status: StatusCode, message: &str) -> Response {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::Invalid { field, code: "invalid", message: message.into() }
+    ApiError::Invalid {
+        field,
+        code: "invalid",
+        message: message.into(),
+    }
 }
 
 /// The routes, wrapped in the GitHub layer (rate limits, faults, headers).
 pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
-        .route("/orgs/{org}/installation", get(get_org_installation))
-        .route("/app/installations/{id}/access_tokens", post(create_token))
-        .route("/orgs/{org}/installations", get(list_installations))
-        .route("/orgs/{org}/credential-authorizations", get(list_credentials))
-        .route("/orgs/{org}/credential-authorizations/{id}", axum::routing::delete(delete_credential))
-        .route("/orgs/{org}/personal-access-tokens", get(list_pat_grants).post(revoke_pats))
-        .route("/orgs/{org}/personal-access-tokens/{id}", post(revoke_pat))
-        .route("/orgs/{org}/personal-access-token-requests", get(list_pat_requests))
+        .route(
+            "/orgs/{org}/installation",
+            get(handlers::get_org_installation),
+        )
+        .route(
+            "/app/installations/{id}/access_tokens",
+            post(handlers::create_token),
+        )
+        .route(
+            "/orgs/{org}/installations",
+            get(handlers::list_installations),
+        )
+        .route(
+            "/orgs/{org}/credential-authorizations",
+            get(handlers::list_credentials),
+        )
+        .route(
+            "/orgs/{org}/credential-authorizations/{id}",
+            axum::routing::delete(handlers::delete_credential),
+        )
+        .route(
+            "/orgs/{org}/personal-access-tokens",
+            get(handlers::list_pat_grants).post(handlers::revoke_pats),
+        )
+        .route(
+            "/orgs/{org}/personal-access-tokens/{id}",
+            post(handlers::revoke_pat),
+        )
+        .route(
+            "/orgs/{org}/personal-access-token-requests",
+            get(handlers::list_pat_requests),
+        )
         .route(
             "/orgs/{org}/personal-access-tokens/{id}/repositories",
-            get(|s: State<Arc<Shared>>, c: Ctx, p: Path<(String, String)>| repos(s, c, p, false, false)),
+            get(|s: State<Arc<Shared>>, c: Ctx, p: P<(String, String)>| {
+                handlers::repos(s, c, p, false, false)
+            }),
         )
         .route(
             "/orgs/{org}/personal-access-token-requests/{id}/repositories",
-            get(|s: State<Arc<Shared>>, c: Ctx, p: Path<(String, String)>| repos(s, c, p, false, true)),
+            get(|s: State<Arc<Shared>>, c: Ctx, p: P<(String, String)>| {
+                handlers::repos(s, c, p, false, true)
+            }),
         )
         .route(
             "/organizations/{org}/personal-access-tokens/{id}/repositories",
-            get(|s: State<Arc<Shared>>, c: Ctx, p: Path<(String, String)>| repos(s, c, p, true, false)),
+            get(|s: State<Arc<Shared>>, c: Ctx, p: P<(String, String)>| {
+                handlers::repos(s, c, p, true, false)
+            }),
         )
         .route(
             "/organizations/{org}/personal-access-token-requests/{id}/repositories",
-            get(|s: State<Arc<Shared>>, c: Ctx, p: Path<(String, String)>| repos(s, c, p, true, true)),
+            get(|s: State<Arc<Shared>>, c: Ctx, p: P<(String, String)>| {
+                handlers::repos(s, c, p, true, true)
+            }),
         )
         // GitHub answers unknown paths and methods alike with a 404 body.
         .fallback(not_found)
@@ -284,13 +384,19 @@ async fn layer(State(sim): State<Arc<Shared>>, req: Request, next: Next) -> Resp
     }
     let mut rate = gh.spend(&bucket, now, false).unwrap_or_else(|r| r);
     let response = match fault {
-        Some(Fault { kind: FaultKind::PrimaryRateLimit, .. }) => {
-            rate = Rate { remaining: 0, used: HOURLY_LIMIT, reset: now + 1 };
+        Some(f) if f.kind == FaultKind::PrimaryRateLimit => {
+            rate = Rate {
+                remaining: 0,
+                used: HOURLY_LIMIT,
+                reset: now + 1,
+            };
             rate_limited(&bucket)
         }
-        Some(Fault { kind, after_state: false }) if kind != FaultKind::Slow => fault_response(kind, None).await,
+        Some(f) if !f.after_state && f.kind != FaultKind::Slow => {
+            fault_response(f.kind, None).await
+        }
         _ => {
-            if matches!(fault, Some(Fault { kind: FaultKind::Slow, .. })) {
+            if fault.is_some_and(|f| f.kind == FaultKind::Slow) {
                 let ms = rand::rng().random_range(1000..=2000);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
             }
@@ -304,7 +410,7 @@ async fn layer(State(sim): State<Arc<Shared>>, req: Request, next: Next) -> Resp
                     rate = r;
                     let response = next.run(req).await;
                     match fault {
-                        Some(Fault { kind, after_state: true }) => fault_response(kind, Some(response)).await,
+                        Some(f) if f.after_state => fault_response(f.kind, Some(response)).await,
                         _ => response,
                     }
                 }
@@ -328,7 +434,9 @@ fn rate_limited(bucket: &Bucket) -> Response {
 async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Response {
     let body_of = |r: Option<Response>| async move {
         match r {
-            Some(r) => axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap_or_default(),
+            Some(r) => axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default(),
             None => Bytes::new(),
         }
     };
@@ -338,15 +446,20 @@ async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Respons
                 "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
                 "documentation_url": "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
             });
-            ([(RETRY_AFTER, "1")], (StatusCode::TOO_MANY_REQUESTS, axum::Json(body))).into_response()
+            (
+                [(RETRY_AFTER, "1")],
+                (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)),
+            )
+                .into_response()
         }
         // Rendered by the layer (it needs the bucket) / pure latency: nothing to change.
-        FaultKind::PrimaryRateLimit | FaultKind::Slow => {
-            processed.unwrap_or_else(|| basic_error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"))
-        }
+        FaultKind::PrimaryRateLimit | FaultKind::Slow => processed
+            .unwrap_or_else(|| basic_error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error")),
         FaultKind::ServerError => basic_error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
         FaultKind::BadGateway => basic_error(StatusCode::BAD_GATEWAY, "Bad Gateway"),
-        FaultKind::Unavailable => basic_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+        FaultKind::Unavailable => {
+            basic_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
         FaultKind::ConnectionReset => {
             let full = truncatable(body_of(processed).await);
             let half = full.slice(..full.len() / 2);
@@ -355,7 +468,8 @@ async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Respons
             let chunks: Vec<Result<Bytes, std::io::Error>> =
                 vec![Ok(half), Err(std::io::ErrorKind::ConnectionReset.into())];
             let mut r = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
-            r.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from(full.len()));
+            r.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(full.len()));
             r
         }
         FaultKind::Malformed => {
@@ -370,7 +484,9 @@ async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Respons
 /// A body worth truncating: empty answers (204) get a stand-in so the damage shows.
 fn truncatable(body: Bytes) -> Bytes {
     if body.len() < 2 {
-        Bytes::from_static(br#"{"message":"OK","documentation_url":"https://docs.github.com/rest"}"#)
+        Bytes::from_static(
+            br#"{"message":"OK","documentation_url":"https://docs.github.com/rest"}"#,
+        )
     } else {
         body
     }
@@ -417,7 +533,11 @@ fn unix_now() -> i64 {
 /// unknown org, 403 for another org's token.
 fn token_org(gh: &GithubState, ctx: &Ctx, org: &str, by_id: bool) -> Result<usize, ApiError> {
     let cred = ctx.credential.as_deref().ok_or(ApiError::BadCredentials)?;
-    let token = gh.tokens.get(cred).filter(|t| t.expires_at > unix_now()).ok_or(ApiError::BadCredentials)?;
+    let token = gh
+        .tokens
+        .get(cred)
+        .filter(|t| t.expires_at > unix_now())
+        .ok_or(ApiError::BadCredentials)?;
     let index = if by_id {
         let id: u64 = org.parse().map_err(|_| ApiError::NotFound)?;
         gh.orgs.iter().position(|o| o.id == id)
@@ -425,7 +545,11 @@ fn token_org(gh: &GithubState, ctx: &Ctx, org: &str, by_id: bool) -> Result<usiz
         gh.org_index(org)
     };
     let index = index.ok_or(ApiError::NotFound)?;
-    if token.org == index { Ok(index) } else { Err(ApiError::NotAccessible) }
+    if token.org == index {
+        Ok(index)
+    } else {
+        Err(ApiError::NotAccessible)
+    }
 }
 
 fn parse_id(s: &str) -> Result<u64, ApiError> {
@@ -468,286 +592,57 @@ fn page_of<'a, T>(
 }
 
 /// Parses a JSON request body: 400 for bad syntax, 422 for the wrong shape.
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], field: &'static str) -> Result<T, ApiError> {
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| ApiError::BadJson)?;
-    serde_json::from_value(value).map_err(|e| invalid(field, e.to_string()))
+    serde_json::from_value(value).map_err(|e| invalid("body", e.to_string()))
 }
 
-async fn get_org_installation(State(sim): State<Arc<Shared>>, ctx: Ctx, Path(org): Path<String>) -> Response {
-    if let Err(e) = sim.github.check_jwt(&ctx) {
-        return e.into_response();
-    }
-    let gh = sim.github.state();
-    let Some(org) = gh.org_index(&org).and_then(|i| gh.orgs.get(i)) else {
-        return ApiError::NotFound.into_response();
-    };
-    match org.installations.iter().find(|i| i.id == org.auditor_installation) {
-        Some(inst) => axum::Json(render::installation(&ctx.base, org, inst, true)).into_response(),
-        None => ApiError::NotFound.into_response(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[derive(Deserialize)]
-struct TokenRequest {
-    repositories: Option<Vec<String>>,
-    repository_ids: Option<Vec<u64>>,
-    permissions: Option<BTreeMap<String, String>>,
-}
-
-async fn create_token(State(sim): State<Arc<Shared>>, ctx: Ctx, Path(id): Path<String>, body: Bytes) -> Response {
-    if let Err(e) = sim.github.check_jwt(&ctx) {
-        return e.into_response();
-    }
-    let result = (|| {
-        let id = parse_id(&id)?;
-        let request: Option<TokenRequest> = if body.iter().all(u8::is_ascii_whitespace) {
-            None
-        } else {
-            Some(json_body(&body, "body")?)
+    #[test]
+    fn hourly_budget_runs_out_then_resets() {
+        let state = GithubState::generate(&crate::world::World::new(1, 1));
+        let gh = GithubSim::new(state, DecodingKey::from_secret(b"unused"));
+        let bucket = Bucket::Installation {
+            token: "ghs_x".into(),
+            id: 42,
         };
-        let mut gh = sim.github.state();
-        let org_index = gh.orgs.iter().position(|o| o.auditor_installation == id).ok_or(ApiError::NotFound)?;
-        let org = &gh.orgs[org_index];
-        let mut permissions = gh.auditor.permissions.clone();
-        let mut repos = Vec::new();
-        if let Some(req) = request {
-            if let Some(wanted) = req.permissions {
-                let rank = |l: &str| ["read", "write", "admin"].iter().position(|x| *x == l);
-                let granted: HashMap<_, _> = permissions.iter().copied().collect();
-                let mut narrowed = Vec::new();
-                for (name, level) in &wanted {
-                    let ok = granted.get_key_value(name.as_str()).filter(|(_, g)| {
-                        matches!((rank(level), rank(g)), (Some(w), Some(g)) if w <= g)
-                    });
-                    let Some((name, _)) = ok else {
-                        return Err(invalid("permissions", "The permissions requested are not granted to this installation."));
-                    };
-                    let level = ["read", "write", "admin"].into_iter().find(|l| l == level).unwrap_or("read");
-                    narrowed.push((*name, level));
-                }
-                permissions = narrowed;
-            }
-            let names = req.repositories.unwrap_or_default();
-            let ids = req.repository_ids.unwrap_or_default();
-            if names.len() + ids.len() > 500 {
-                return Err(invalid("repositories", "Too many repositories; the maximum is 500."));
-            }
-            for name in &names {
-                let r = org.repos.iter().find(|r| r.name.eq_ignore_ascii_case(name));
-                repos.push(r.ok_or_else(|| invalid("repositories", format!("There is at least one repository that does not exist or is not accessible to the parent installation: {name}")))?);
-            }
-            for rid in &ids {
-                let r = org.repos.iter().find(|r| r.id == *rid);
-                repos.push(r.ok_or_else(|| invalid("repository_ids", format!("There is at least one repository that does not exist or is not accessible to the parent installation: {rid}")))?);
-            }
+        let now = 1_000;
+        for _ in 0..HOURLY_LIMIT {
+            assert!(gh.spend(&bucket, now, true).is_ok());
         }
-        let mut body = json!({
-            "token": "",
-            "expires_at": "",
-            "permissions": render::permissions(&permissions),
-            "repository_selection": if repos.is_empty() { "all" } else { "selected" },
-        });
-        if !repos.is_empty() {
-            body["repositories"] = repos.iter().map(|r| render::minimal_repo(&ctx.base, org, r)).collect();
-        }
-        let now = unix_now();
-        let token = auth::new_installation_token();
-        body["token"] = token.clone().into();
-        body["expires_at"] = crate::world::Stamp::utc(now + auth::TOKEN_TTL).wire().into();
-        // Forget tokens that expired over an hour ago, so long runs do not grow forever.
-        gh.tokens.retain(|_, t| t.expires_at + 3600 > now);
-        gh.tokens.insert(token, model::IssuedToken { org: org_index, installation_id: id, expires_at: now + auth::TOKEN_TTL });
-        Ok(body)
-    })();
-    match result {
-        Ok(body) => (StatusCode::CREATED, axum::Json(body)).into_response(),
-        Err(e) => e.into_response(),
+        let peek = gh.spend(&bucket, now, false).expect("peeking never fails");
+        assert_eq!(
+            (peek.remaining, peek.used, peek.reset),
+            (0, HOURLY_LIMIT, now + 3600)
+        );
+        let out = gh
+            .spend(&bucket, now + 10, true)
+            .expect_err("budget exhausted");
+        assert_eq!(out.remaining, 0);
+        assert_eq!(
+            bucket.exceeded(),
+            "API rate limit exceeded for installation ID 42."
+        );
+        // Other buckets are independent, and the window resets after an hour.
+        assert!(gh.spend(&Bucket::App, now, true).is_ok());
+        let fresh = gh.spend(&bucket, now + 3600, true).expect("new window");
+        assert_eq!((fresh.used, fresh.remaining), (1, HOURLY_LIMIT - 1));
     }
-}
 
-async fn list_installations(State(sim): State<Arc<Shared>>, ctx: Ctx, Path(org): Path<String>) -> Response {
-    let gh = sim.github.state();
-    let org = match token_org(&gh, &ctx, &org, false) {
-        Ok(i) => &gh.orgs[i],
-        Err(e) => return e.into_response(),
-    };
-    let req = PageReq::from_query(&ctx.query);
-    let (items, total) = page_of(&org.installations, None, false, req);
-    let body = json!({
-        "total_count": total,
-        "installations": items.iter().map(|i| render::installation(&ctx.base, org, i, false)).collect::<Vec<_>>(),
-    });
-    paged(body, page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total))
-}
-
-async fn list_credentials(State(sim): State<Arc<Shared>>, ctx: Ctx, Path(org): Path<String>) -> Response {
-    let gh = sim.github.state();
-    let org = match token_org(&gh, &ctx, &org, false) {
-        Ok(i) => &gh.orgs[i],
-        Err(e) => return e.into_response(),
-    };
-    let req = PageReq::from_query(&ctx.query);
-    let login = ctx.query.get("login").map(str::to_ascii_lowercase);
-    let keep = |c: &model::Credential| login.as_deref().is_none_or(|l| crate::world::World::login(c.user) == l);
-    let filter = login.is_some().then_some(&keep as &dyn Fn(&model::Credential) -> bool);
-    let (items, total) = page_of(&org.credentials, filter, false, req);
-    let body: Vec<Value> = items.iter().map(|c| render::credential(c, gh.seed)).collect();
-    paged(body.into(), page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total))
-}
-
-async fn delete_credential(State(sim): State<Arc<Shared>>, ctx: Ctx, Path((org, id)): Path<(String, String)>) -> Response {
-    let mut gh = sim.github.state();
-    let index = match token_org(&gh, &ctx, &org, false).and_then(|i| parse_id(&id).map(|id| (i, id))) {
-        Ok(v) => v,
-        Err(e) => return e.into_response(),
-    };
-    let (index, id) = index;
-    let org = &mut gh.orgs[index];
-    let pos = org.credentials.binary_search_by_key(&id, |c| c.credential_id).ok();
-    let app_id = pos.and_then(|p| org.credentials.get(p)).map(|c| c.kind.truth_app().1);
-    let target = format!("{PROVIDER}/{}/credential-authorization:{id}", org.login);
-    sim.stats.revocation(PROVIDER, target, app_id);
-    match pos {
-        Some(p) => {
-            org.credentials.remove(p);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => ApiError::NotFound.into_response(),
+    #[test]
+    fn only_revocations_are_mutations() {
+        assert!(is_mutation(
+            &Method::DELETE,
+            "/orgs/a/credential-authorizations/1"
+        ));
+        assert!(is_mutation(&Method::POST, "/orgs/a/personal-access-tokens"));
+        assert!(!is_mutation(
+            &Method::POST,
+            "/app/installations/1/access_tokens"
+        ));
+        assert!(!is_mutation(&Method::GET, "/orgs/a/personal-access-tokens"));
     }
-}
-
-/// Filters shared by the grant and request lists.
-fn fine_grained_list(sim: &Shared, ctx: &Ctx, org: &str, requests: bool) -> Result<Response, ApiError> {
-    let gh = sim.github.state();
-    let org = &gh.orgs[token_org(&gh, ctx, org, false)?];
-    let owners: HashSet<String> =
-        ctx.query.all(&["owner[]", "owner"]).flat_map(|v| v.split(',')).map(str::to_ascii_lowercase).collect();
-    if owners.len() > 10 {
-        return Err(invalid("owner", "No more than 10 owners may be given."));
-    }
-    let token_ids = ctx
-        .query
-        .all(&["token_id[]", "token_id"])
-        .flat_map(|v| v.split(','))
-        .map(|v| v.trim().parse::<u64>().map_err(|_| invalid("token_id", format!("{v} is not a token id."))))
-        .collect::<Result<HashSet<u64>, ApiError>>()?;
-    if token_ids.len() > 50 {
-        return Err(invalid("token_id", "No more than 50 token ids may be given."));
-    }
-    if ctx.query.get("sort").is_some_and(|s| s != "created_at") {
-        return Err(invalid("sort", "sort must be created_at."));
-    }
-    let desc = match ctx.query.get("direction") {
-        None | Some("desc") => true,
-        Some("asc") => false,
-        Some(_) => return Err(invalid("direction", "direction must be asc or desc.")),
-    };
-    let keep = |g: &FineGrained| {
-        (owners.is_empty() || owners.contains(&crate::world::World::login(g.user)))
-            && (token_ids.is_empty() || token_ids.contains(&g.token_id))
-    };
-    let filtered = !owners.is_empty() || !token_ids.is_empty();
-    let filter = filtered.then_some(&keep as &dyn Fn(&FineGrained) -> bool);
-    let req = PageReq::from_query(&ctx.query);
-    let list = if requests { &org.pat_requests } else { &org.pat_grants };
-    let (items, total) = page_of(list, filter, desc, req);
-    let body: Vec<Value> = items.iter().map(|g| render::fine_grained(&ctx.base, org, g, gh.epoch)).collect();
-    Ok(paged(body.into(), page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total)))
-}
-
-async fn list_pat_grants(State(sim): State<Arc<Shared>>, ctx: Ctx, Path(org): Path<String>) -> Response {
-    fine_grained_list(&sim, &ctx, &org, false).unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn list_pat_requests(State(sim): State<Arc<Shared>>, ctx: Ctx, Path(org): Path<String>) -> Response {
-    fine_grained_list(&sim, &ctx, &org, true).unwrap_or_else(IntoResponse::into_response)
-}
-
-#[derive(Deserialize)]
-struct RevokeOne {
-    action: String,
-}
-
-#[derive(Deserialize)]
-struct RevokeMany {
-    action: String,
-    pat_ids: Vec<u64>,
-}
-
-/// Removes one fine-grained grant, counting the call; `true` if it existed.
-fn revoke_grant(sim: &Shared, org: &mut Org, id: u64) -> bool {
-    let target = format!("{PROVIDER}/{}/pat-grant:{id}", org.login);
-    sim.stats.revocation(PROVIDER, target, Some("fine-grained-pat"));
-    match org.pat_grants.binary_search_by_key(&id, |g| g.id) {
-        Ok(p) => {
-            org.pat_grants.remove(p);
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-async fn revoke_pat(State(sim): State<Arc<Shared>>, ctx: Ctx, Path((org, id)): Path<(String, String)>, body: Bytes) -> Response {
-    let result = (|| {
-        let mut gh = sim.github.state();
-        let index = token_org(&gh, &ctx, &org, false)?;
-        let id = parse_id(&id)?;
-        let req: RevokeOne = json_body(&body, "action")?;
-        if req.action != "revoke" {
-            return Err(invalid("action", "action must be revoke."));
-        }
-        Ok(revoke_grant(&sim, &mut gh.orgs[index], id))
-    })();
-    match result {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => ApiError::NotFound.into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn revoke_pats(State(sim): State<Arc<Shared>>, ctx: Ctx, Path(org): Path<String>, body: Bytes) -> Response {
-    let result = (|| {
-        let mut gh = sim.github.state();
-        let index = token_org(&gh, &ctx, &org, false)?;
-        let req: RevokeMany = json_body(&body, "pat_ids")?;
-        if req.action != "revoke" {
-            return Err(invalid("action", "action must be revoke."));
-        }
-        if req.pat_ids.is_empty() || req.pat_ids.len() > 100 {
-            return Err(invalid("pat_ids", "pat_ids must hold between 1 and 100 ids."));
-        }
-        let mut seen = HashSet::new();
-        // Bulk revocation removes what exists and ignores the rest (it is asynchronous on
-        // GitHub); every distinct id counts as one call for its target.
-        for id in req.pat_ids.into_iter().filter(|id| seen.insert(*id)) {
-            revoke_grant(&sim, &mut gh.orgs[index], id);
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => (StatusCode::ACCEPTED, axum::Json(json!({}))).into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn repos(
-    State(sim): State<Arc<Shared>>,
-    ctx: Ctx,
-    Path((org, id)): Path<(String, String)>,
-    by_id: bool,
-    requests: bool,
-) -> Response {
-    let result = (|| {
-        let gh = sim.github.state();
-        let org = &gh.orgs[token_org(&gh, &ctx, &org, by_id)?];
-        let id = parse_id(&id)?;
-        let list = if requests { &org.pat_requests } else { &org.pat_grants };
-        let grant = list.binary_search_by_key(&id, |g| g.id).ok().and_then(|p| list.get(p)).ok_or(ApiError::NotFound)?;
-        let all = render::selected_repos(org, grant);
-        let req = PageReq::from_query(&ctx.query);
-        let (items, total) = page_of(&all, None, false, req);
-        let body: Vec<Value> = items.iter().map(|r| render::minimal_repo(&ctx.base, org, r)).collect();
-        Ok(paged(body.into(), page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total)))
-    })();
-    result.unwrap_or_else(|e: ApiError| e.into_response())
 }

@@ -66,7 +66,10 @@ pub(crate) struct GithubApp {
 /// An OAuth app; only its scopes matter to the org-level view.
 #[derive(Clone, Debug)]
 pub(crate) struct OAuthApp {
-    #[allow(dead_code, reason = "kept for the vendor-side endpoints a later issue adds")]
+    #[allow(
+        dead_code,
+        reason = "kept for the vendor-side endpoints a later issue adds"
+    )]
     pub client_id: String,
     pub scopes: Vec<&'static str>,
 }
@@ -74,7 +77,10 @@ pub(crate) struct OAuthApp {
 impl VendorApps {
     /// The auditor vendor's identities: just the auditor app.
     pub(crate) fn auditor(rng: &mut StdRng) -> Self {
-        Self { apps: vec![auditor_app(rng)], oauth_app: None }
+        Self {
+            apps: vec![auditor_app(rng)],
+            oauth_app: None,
+        }
     }
 
     /// A third-party vendor's apps: zero to two GitHub Apps, maybe an OAuth app.
@@ -84,7 +90,9 @@ impl VendorApps {
             1 | 2 => 1,
             _ => 2,
         };
-        let apps = (0..count).map(|i| github_app(rng, ids, vendor, i)).collect();
+        let apps = (0..count)
+            .map(|i| github_app(rng, ids, vendor, i))
+            .collect();
         let oauth_app = rng.random_bool(0.5).then(|| oauth_app(rng));
         Self { apps, oauth_app }
     }
@@ -92,15 +100,15 @@ impl VendorApps {
     /// Guarantees at least one third-party GitHub App and one OAuth app, so every
     /// credential type has an owner whatever the seed.
     pub(crate) fn ensure_variety(vendors: &mut [Vendor], rng: &mut StdRng, ids: &mut IdPool) {
-        if !vendors.iter().skip(1).any(|v| !v.github.apps.is_empty()) {
-            if let Some(v) = vendors.get_mut(1) {
-                v.github.apps.push(github_app(rng, ids, v.name, 0));
-            }
+        if !vendors.iter().skip(1).any(|v| !v.github.apps.is_empty())
+            && let Some(v) = vendors.get_mut(1)
+        {
+            v.github.apps.push(github_app(rng, ids, v.name, 0));
         }
-        if !vendors.iter().any(|v| v.github.oauth_app.is_some()) {
-            if let Some(v) = vendors.get_mut(2) {
-                v.github.oauth_app = Some(oauth_app(rng));
-            }
+        if !vendors.iter().any(|v| v.github.oauth_app.is_some())
+            && let Some(v) = vendors.get_mut(2)
+        {
+            v.github.oauth_app = Some(oauth_app(rng));
         }
     }
 }
@@ -131,14 +139,21 @@ fn github_app(rng: &mut StdRng, ids: &mut IdPool, vendor: &str, index: usize) ->
         .join("-");
     let slug = match index {
         0 => base,
-        _ => format!("{base}-{}", ["sync", "ci", "bot", "insights"].choose(rng).unwrap_or(&"bot")),
+        _ => format!(
+            "{base}-{}",
+            ["sync", "ci", "bot", "insights"]
+                .choose(rng)
+                .unwrap_or(&"bot")
+        ),
     };
     let mut permissions = pick_permissions(rng, catalog::APP_PERMISSIONS, 2..=6);
     permissions.push(("metadata", "read"));
     permissions.sort_unstable();
     let n_events = rng.random_range(1..=4);
-    let mut events: Vec<&'static str> =
-        catalog::EVENTS.choose_multiple(rng, n_events).copied().collect();
+    let mut events: Vec<&'static str> = catalog::EVENTS
+        .choose_multiple(rng, n_events)
+        .copied()
+        .collect();
     events.sort_unstable();
     GithubApp {
         app_id: ids.fresh(rng, 100_000..=899_999),
@@ -146,7 +161,11 @@ fn github_app(rng: &mut StdRng, ids: &mut IdPool, vendor: &str, index: usize) ->
         client_id: format!("Iv23li{}", world::alphanumeric(rng, 14)),
         permissions,
         events,
-        repository_selection: if rng.random_bool(0.5) { "all" } else { "selected" },
+        repository_selection: if rng.random_bool(0.5) {
+            "all"
+        } else {
+            "selected"
+        },
     }
 }
 
@@ -154,7 +173,10 @@ fn oauth_app(rng: &mut StdRng) -> OAuthApp {
     let n = rng.random_range(1..=3);
     OAuthApp {
         client_id: format!("Ov23li{}", world::alphanumeric(rng, 14)),
-        scopes: catalog::OAUTH_SCOPES.choose_multiple(rng, n).copied().collect(),
+        scopes: catalog::OAUTH_SCOPES
+            .choose_multiple(rng, n)
+            .copied()
+            .collect(),
     }
 }
 
@@ -260,7 +282,11 @@ impl CredKind {
     /// (grant kind, app id, app name) per the connector README.
     pub(crate) fn truth_app(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Self::Pat => ("personal_token", "personal-access-token", "Classic personal access token"),
+            Self::Pat => (
+                "personal_token",
+                "personal-access-token",
+                "Classic personal access token",
+            ),
             Self::Ssh => ("api_key", "ssh-key", "SSH key"),
             Self::OAuth => (
                 "delegated",
@@ -345,13 +371,22 @@ impl GithubState {
         let users = world.users;
         let specs: [(&str, Vec<u32>, f64); 2] = [
             ("acme-corp", (0..users).collect(), 0.6),
-            ("acme-labs", (0..(users / 4).max(1)).map(|i| i * 4).collect(), 0.35),
+            (
+                "acme-labs",
+                (0..(users / 4).max(1)).map(|i| i * 4).collect(),
+                0.35,
+            ),
         ];
         // The world always puts the auditor first; rebuilding it is only a fallback.
-        let auditor = world.vendors.first().and_then(|v| v.github.apps.first()).cloned();
-        let auditor = auditor.unwrap_or_else(|| auditor_app(&mut world::rng_for(world.seed, "vendors")));
-        let mut ids = IdPool::default();
-        let mut seqs = Seqs {
+        let auditor = world
+            .vendors
+            .first()
+            .and_then(|v| v.github.apps.first())
+            .cloned();
+        let auditor =
+            auditor.unwrap_or_else(|| auditor_app(&mut world::rng_for(world.seed, "vendors")));
+        let mut ids = Ids {
+            pool: IdPool::default(),
             credential: Seq(160_000),
             authorized_credential: Seq(12_000_000),
             pat: Seq(25_000),
@@ -362,7 +397,9 @@ impl GithubState {
             .into_iter()
             .map(|(login, members, install_p)| {
                 let mut rng = world::rng_for(world.seed, login);
-                generate_org(world, &auditor, &mut rng, &mut ids, &mut seqs, login, members, install_p)
+                generate_org(
+                    world, &auditor, &mut rng, &mut ids, login, &members, install_p,
+                )
             })
             .collect();
         Self {
@@ -377,7 +414,9 @@ impl GithubState {
 
     /// Index of the org with this login (case-insensitive, like GitHub).
     pub(crate) fn org_index(&self, login: &str) -> Option<usize> {
-        self.orgs.iter().position(|o| o.login.eq_ignore_ascii_case(login))
+        self.orgs
+            .iter()
+            .position(|o| o.login.eq_ignore_ascii_case(login))
     }
 
     /// Ground truth of the current state, per the connector README mapping.
@@ -387,8 +426,14 @@ impl GithubState {
                 id: format!("{PROVIDER}/{}/{local}", org.login),
                 provider: PROVIDER.to_owned(),
                 tenant: org.login.clone(),
-                app: TruthApp { id: app.0.to_owned(), name: app.1.to_owned() },
-                principal: TruthPrincipal { kind: principal.0.to_owned(), id: principal.1 },
+                app: TruthApp {
+                    id: app.0.to_owned(),
+                    name: app.1.to_owned(),
+                },
+                principal: TruthPrincipal {
+                    kind: principal.0.to_owned(),
+                    id: principal.1,
+                },
                 kind: String::new(),
                 scopes: Vec::new(),
                 created_at: None,
@@ -443,13 +488,18 @@ impl GithubState {
 
 /// `{name}:{level}` for every entry, sorted.
 pub(crate) fn flatten(maps: &[&Permissions]) -> Vec<String> {
-    let mut out: Vec<String> =
-        maps.iter().flat_map(|m| m.iter()).map(|(n, l)| format!("{n}:{l}")).collect();
+    let mut out: Vec<String> = maps
+        .iter()
+        .flat_map(|m| m.iter())
+        .map(|(n, l)| format!("{n}:{l}"))
+        .collect();
     out.sort_unstable();
     out
 }
 
-struct Seqs {
+/// Every id source of one world, shared across orgs so ids are globally unique.
+struct Ids {
+    pool: IdPool,
     credential: Seq,
     authorized_credential: Seq,
     pat: Seq,
@@ -457,15 +507,13 @@ struct Seqs {
     repo: Seq,
 }
 
-#[allow(clippy::too_many_arguments, reason = "a private generator step; a struct would only rename them")]
 fn generate_org(
     world: &World,
     auditor: &GithubApp,
     rng: &mut StdRng,
-    ids: &mut IdPool,
-    seqs: &mut Seqs,
+    ids: &mut Ids,
     login: &str,
-    members: Vec<u32>,
+    members: &[u32],
     install_p: f64,
 ) -> Org {
     let now = world.epoch;
@@ -483,7 +531,7 @@ fn generate_org(
             };
             let created = Stamp::between(rng, start - HISTORY, now - 30 * DAY);
             Repo {
-                id: seqs.repo.next(rng),
+                id: ids.repo.next(rng),
                 name,
                 private: rng.random_bool(0.8),
                 created,
@@ -494,7 +542,7 @@ fn generate_org(
 
     // Installations: the auditor, then a random subset of third-party apps.
     let mut installations = Vec::new();
-    let auditor_installation = ids.fresh(rng, 10_000_000..=99_999_999);
+    let auditor_installation = ids.pool.fresh(rng, 10_000_000..=99_999_999);
     let created = Stamp::between(rng, now - 30 * DAY, now - DAY);
     installations.push(Installation {
         id: auditor_installation,
@@ -522,7 +570,7 @@ fn generate_org(
             .random_bool(0.15)
             .then(|| (Stamp::between(rng, updated.unix, now), pick_member(rng)));
         installations.push(Installation {
-            id: ids.fresh(rng, 10_000_000..=99_999_999),
+            id: ids.pool.fresh(rng, 10_000_000..=99_999_999),
             app: (*app).clone(),
             vendor,
             created,
@@ -531,20 +579,32 @@ fn generate_org(
         });
     }
     // Every org shows at least one suspended installation: connectors must keep them.
-    if installations.iter().all(|i| i.suspended.is_none()) {
-        if let Some(last) = installations.last_mut().filter(|i| i.app.app_id != AUDITOR_APP_ID) {
-            last.suspended = Some((Stamp::between(rng, last.updated.unix, now), pick_member(rng)));
-        }
+    if installations.iter().all(|i| i.suspended.is_none())
+        && let Some(last) = installations
+            .last_mut()
+            .filter(|i| i.app.app_id != AUDITOR_APP_ID)
+    {
+        last.suspended = Some((
+            Stamp::between(rng, last.updated.unix, now),
+            pick_member(rng),
+        ));
     }
     installations.sort_by_key(|i| i.id);
 
     // Credential authorizations: zero to three per member.
-    let oauth_vendors: Vec<&Vendor> =
-        world.vendors.iter().filter(|v| v.github.oauth_app.is_some()).collect();
-    let app_vendors: Vec<&Vendor> =
-        world.vendors.iter().skip(1).filter(|v| !v.github.apps.is_empty()).collect();
+    let oauth_vendors: Vec<&Vendor> = world
+        .vendors
+        .iter()
+        .filter(|v| v.github.oauth_app.is_some())
+        .collect();
+    let app_vendors: Vec<&Vendor> = world
+        .vendors
+        .iter()
+        .skip(1)
+        .filter(|v| !v.github.apps.is_empty())
+        .collect();
     let mut credentials = Vec::new();
-    for &user in &members {
+    for &user in members {
         let count = match rng.random_range(0..10) {
             0..=3 => 0,
             4..=6 => 1,
@@ -561,7 +621,13 @@ fn generate_org(
             let (vendor, scopes): (Option<&Vendor>, Vec<&'static str>) = match kind {
                 CredKind::Pat => {
                     let n = rng.random_range(1..=4);
-                    (None, catalog::OAUTH_SCOPES.choose_multiple(rng, n).copied().collect())
+                    (
+                        None,
+                        catalog::OAUTH_SCOPES
+                            .choose_multiple(rng, n)
+                            .copied()
+                            .collect(),
+                    )
                 }
                 CredKind::Ssh => (None, Vec::new()),
                 CredKind::OAuth => {
@@ -575,8 +641,9 @@ fn generate_org(
                 CredKind::GithubApp => (app_vendors.choose(rng).copied(), Vec::new()),
             };
             let authorized_at = Stamp::between(rng, start, now - DAY);
-            let accessed_at =
-                rng.random_bool(0.8).then(|| Stamp::between(rng, authorized_at.unix, now));
+            let accessed_at = rng
+                .random_bool(0.8)
+                .then(|| Stamp::between(rng, authorized_at.unix, now));
             let expires_at = match kind {
                 CredKind::Ssh => None,
                 _ if rng.random_bool(0.35) => None,
@@ -586,12 +653,12 @@ fn generate_org(
                 }
             };
             credentials.push(Credential {
-                credential_id: seqs.credential.next(rng),
+                credential_id: ids.credential.next(rng),
                 user,
                 kind,
                 authorized_at,
                 accessed_at,
-                authorized_credential_id: seqs.authorized_credential.next(rng),
+                authorized_credential_id: ids.authorized_credential.next(rng),
                 expires_at,
                 scopes,
                 vendor: vendor.map(|v| v.name),
@@ -602,7 +669,7 @@ fn generate_org(
     // Fine-grained PAT grants (~20% of members) and pending requests (~5%).
     let mut grants = Vec::new();
     let mut requests = Vec::new();
-    for &user in &members {
+    for &user in members {
         let roll = rng.random_range(0..100);
         let n = match roll {
             0..=17 => 1,
@@ -610,24 +677,29 @@ fn generate_org(
             _ => 0,
         };
         for _ in 0..n {
-            grants.push(fine_grained(rng, seqs, user, repo_count, now, None));
+            grants.push(fine_grained(rng, ids, user, repo_count, now, None));
         }
         if rng.random_range(0..100) < 5 {
-            let reason = Some(catalog::REQUEST_REASONS.choose(rng).copied().filter(|_| rng.random_bool(0.8)));
-            requests.push(fine_grained(rng, seqs, user, repo_count, now, reason));
+            let reason = Some(
+                catalog::REQUEST_REASONS
+                    .choose(rng)
+                    .copied()
+                    .filter(|_| rng.random_bool(0.8)),
+            );
+            requests.push(fine_grained(rng, ids, user, repo_count, now, reason));
         }
     }
     // Ids follow approval time, as on GitHub, so `direction` sorting is a reversal.
     for list in [&mut grants, &mut requests] {
         list.sort_by_key(|g| g.at.unix);
         for g in list.iter_mut() {
-            g.id = seqs.pat.next(rng);
+            g.id = ids.pat.next(rng);
         }
     }
 
     Org {
         login: login.to_owned(),
-        id: ids.fresh(rng, 6_000_000..=9_999_999),
+        id: ids.pool.fresh(rng, 6_000_000..=9_999_999),
         repos,
         installations,
         credentials,
@@ -639,7 +711,7 @@ fn generate_org(
 
 fn fine_grained(
     rng: &mut StdRng,
-    seqs: &mut Seqs,
+    ids: &mut Ids,
     user: u32,
     repo_count: usize,
     now: i64,
@@ -671,11 +743,13 @@ fn fine_grained(
         Stamp::styled(rng, at.unix + days * DAY)
     });
     let last_used_end = expires_at.map_or(now, |e| e.unix.min(now));
-    let last_used_at = rng.random_bool(0.75).then(|| Stamp::between(rng, at.unix, last_used_end));
+    let last_used_at = rng
+        .random_bool(0.75)
+        .then(|| Stamp::between(rng, at.unix, last_used_end));
     FineGrained {
         id: 0,
         user,
-        token_id: seqs.token.next(rng),
+        token_id: ids.token.next(rng),
         token_name: catalog::TOKEN_NAMES.choose(rng).copied().unwrap_or("token"),
         selection,
         org_perms,
@@ -696,17 +770,32 @@ mod tests {
         let state = GithubState::generate(&World::new(7, 400));
         let mut creds = HashSet::new();
         for org in &state.orgs {
-            assert!(org.credentials.windows(2).all(|w| w[0].credential_id < w[1].credential_id));
+            assert!(
+                org.credentials
+                    .windows(2)
+                    .all(|w| w[0].credential_id < w[1].credential_id)
+            );
             assert!(org.pat_grants.windows(2).all(|w| w[0].id < w[1].id));
-            assert!(org.pat_grants.windows(2).all(|w| w[0].at.unix <= w[1].at.unix));
+            assert!(
+                org.pat_grants
+                    .windows(2)
+                    .all(|w| w[0].at.unix <= w[1].at.unix)
+            );
             for c in &org.credentials {
                 assert!(creds.insert(c.credential_id));
                 if matches!(c.kind, CredKind::Ssh | CredKind::GithubApp) {
                     assert!(c.scopes.is_empty());
                 }
-                assert_eq!(c.kind == CredKind::Ssh, c.expires_at.is_none() && c.kind == CredKind::Ssh);
+                assert_eq!(
+                    c.kind == CredKind::Ssh,
+                    c.expires_at.is_none() && c.kind == CredKind::Ssh
+                );
             }
-            assert!(org.installations.iter().any(|i| i.app.app_id == AUDITOR_APP_ID));
+            assert!(
+                org.installations
+                    .iter()
+                    .any(|i| i.app.app_id == AUDITOR_APP_ID)
+            );
             assert!(org.installations.len() >= 2);
         }
         assert_eq!(state.orgs[1].login, "acme-labs");
@@ -716,6 +805,9 @@ mod tests {
     fn flatten_sorts_across_maps() {
         let a: Permissions = vec![("members", "read")];
         let b: Permissions = vec![("contents", "write"), ("metadata", "read")];
-        assert_eq!(flatten(&[&a, &b]), ["contents:write", "members:read", "metadata:read"]);
+        assert_eq!(
+            flatten(&[&a, &b]),
+            ["contents:write", "members:read", "metadata:read"]
+        );
     }
 }

@@ -18,7 +18,11 @@ pub(crate) struct PageReq {
 
 impl PageReq {
     pub(crate) fn from_query(q: &QueryParams) -> Self {
-        let num = |k: &str| q.get(k).and_then(|v| v.trim().parse::<usize>().ok()).filter(|n| *n > 0);
+        let num = |k: &str| {
+            q.get(k)
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|n| *n > 0)
+        };
         Self {
             page: num("page").unwrap_or(1),
             per_page: num("per_page").map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE)),
@@ -38,7 +42,13 @@ impl PageReq {
 
 /// The `Link` header, or `None` when one page holds everything. Other query parameters
 /// (filters) are kept verbatim so following `next` keeps filtering.
-pub(crate) fn link_header(base: &str, path: &str, raw_query: &str, req: PageReq, total: usize) -> Option<String> {
+pub(crate) fn link_header(
+    base: &str,
+    path: &str,
+    raw_query: &str,
+    req: PageReq,
+    total: usize,
+) -> Option<String> {
     let last = req.last(total);
     if last == 1 && req.page == 1 {
         return None;
@@ -50,8 +60,17 @@ pub(crate) fn link_header(base: &str, path: &str, raw_query: &str, req: PageReq,
             !p.is_empty() && key != "page" && key != "per_page"
         })
         .collect();
-    let prefix = if kept.is_empty() { String::new() } else { format!("{}&", kept.join("&")) };
-    let url = |page: usize| format!("<{base}{path}?{prefix}per_page={}&page={page}>", req.per_page);
+    let prefix = if kept.is_empty() {
+        String::new()
+    } else {
+        format!("{}&", kept.join("&"))
+    };
+    let url = |page: usize| {
+        format!(
+            "<{base}{path}?{prefix}per_page={}&page={page}>",
+            req.per_page
+        )
+    };
     let mut rels = Vec::new();
     if req.page > 1 {
         rels.push(format!("{}; rel=\"prev\"", url(req.page - 1)));
@@ -76,13 +95,44 @@ mod tests {
 
     #[test]
     fn parameters_are_normalised() {
-        assert_eq!(req(""), PageReq { page: 1, per_page: 30 });
-        assert_eq!(req("per_page=1000&page=3"), PageReq { page: 3, per_page: 100 });
-        assert_eq!(req("per_page=abc&page=0"), PageReq { page: 1, per_page: 30 });
-        assert_eq!(req("page=99999999999999999999"), PageReq { page: 1, per_page: 30 });
+        assert_eq!(
+            req(""),
+            PageReq {
+                page: 1,
+                per_page: 30
+            }
+        );
+        assert_eq!(
+            req("per_page=1000&page=3"),
+            PageReq {
+                page: 3,
+                per_page: 100
+            }
+        );
+        assert_eq!(
+            req("per_page=abc&page=0"),
+            PageReq {
+                page: 1,
+                per_page: 30
+            }
+        );
+        assert_eq!(
+            req("page=99999999999999999999"),
+            PageReq {
+                page: 1,
+                per_page: 30
+            }
+        );
         assert_eq!(req("page=3&per_page=10").window(25), 20..25);
         assert_eq!(req("page=4&per_page=10").window(25), 25..25);
-        assert_eq!(PageReq { page: usize::MAX, per_page: 100 }.window(5), 5..5);
+        assert_eq!(
+            PageReq {
+                page: usize::MAX,
+                per_page: 100
+            }
+            .window(5),
+            5..5
+        );
     }
 
     #[test]

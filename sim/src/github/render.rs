@@ -6,7 +6,9 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::model::{CredKind, Credential, FineGrained, Installation, Org, Permissions, Repo, Selection};
+use super::model::{
+    CredKind, Credential, FineGrained, Installation, Org, Permissions, Repo, Selection,
+};
 use crate::world::World;
 
 /// GitHub user ids of synthetic people: stable per person, disjoint from org ids.
@@ -16,7 +18,11 @@ pub(crate) fn user_id(index: u32) -> u64 {
 
 /// A `simple-user` (also used for org accounts, with `type: Organization`).
 fn simple_user(base: &str, login: &str, id: u64, org: bool) -> Value {
-    let (node, kind) = if org { ("012:Organization", "Organization") } else { ("04:User", "User") };
+    let (node, kind) = if org {
+        ("012:Organization", "Organization")
+    } else {
+        ("04:User", "User")
+    };
     let u = format!("{base}/users/{login}");
     json!({
         "login": login,
@@ -51,23 +57,45 @@ fn org_account(base: &str, org: &Org) -> Value {
 
 /// A permissions map (`{"contents": "read", ...}`).
 pub(crate) fn permissions(p: &Permissions) -> Value {
-    Value::Object(p.iter().map(|(k, v)| ((*k).to_owned(), Value::from(*v))).collect())
+    Value::Object(
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect(),
+    )
 }
 
 /// An `installation`. `with_client_id` for `GET /orgs/{org}/installation`, whose example
 /// carries `client_id` while the list example does not.
-pub(crate) fn installation(base: &str, org: &Org, inst: &Installation, with_client_id: bool) -> Value {
+pub(crate) fn installation(
+    base: &str,
+    org: &Org,
+    inst: &Installation,
+    with_client_id: bool,
+) -> Value {
     let id = inst.id;
     let single_file = format!(".github/{}.yml", inst.app.slug);
     let mut m = Map::new();
     m.insert("id".into(), id.into());
     m.insert("account".into(), org_account(base, org));
-    m.insert("repository_selection".into(), inst.app.repository_selection.into());
-    m.insert("access_tokens_url".into(), format!("{base}/app/installations/{id}/access_tokens").into());
-    m.insert("repositories_url".into(), format!("{base}/installation/repositories").into());
+    m.insert(
+        "repository_selection".into(),
+        inst.app.repository_selection.into(),
+    );
+    m.insert(
+        "access_tokens_url".into(),
+        format!("{base}/app/installations/{id}/access_tokens").into(),
+    );
+    m.insert(
+        "repositories_url".into(),
+        format!("{base}/installation/repositories").into(),
+    );
     m.insert(
         "html_url".into(),
-        format!("https://github.com/organizations/{}/settings/installations/{id}", org.login).into(),
+        format!(
+            "https://github.com/organizations/{}/settings/installations/{id}",
+            org.login
+        )
+        .into(),
     );
     m.insert("app_id".into(), inst.app.app_id.into());
     if with_client_id {
@@ -99,7 +127,8 @@ pub(crate) fn credential(c: &Credential, seed: u64) -> Value {
     let digest = Sha256::digest(format!("{seed}:{}", c.credential_id));
     let stamp = |s: Option<crate::world::Stamp>| s.map_or(Value::Null, |s| s.wire().into());
     if c.kind == CredKind::Ssh {
-        let host = ["laptop", "workstation", "build-agent", "macbook"][(c.credential_id % 4) as usize];
+        let host =
+            ["laptop", "workstation", "build-agent", "macbook"][(c.credential_id % 4) as usize];
         return json!({
             "login": login,
             "credential_id": c.credential_id,
@@ -141,7 +170,11 @@ pub(crate) fn fine_grained(base: &str, org: &Org, g: &FineGrained, epoch: i64) -
     m.insert("repository_selection".into(), g.selection.api_name().into());
     m.insert(
         "repositories_url".into(),
-        format!("{base}/organizations/{}/{collection}/{}/repositories", org.id, g.id).into(),
+        format!(
+            "{base}/organizations/{}/{collection}/{}/repositories",
+            org.id, g.id
+        )
+        .into(),
     );
     m.insert(
         "permissions".into(),
@@ -150,7 +183,10 @@ pub(crate) fn fine_grained(base: &str, org: &Org, g: &FineGrained, epoch: i64) -
     m.insert(at_key.into(), g.at.wire().into());
     m.insert("token_id".into(), g.token_id.into());
     m.insert("token_name".into(), g.token_name.into());
-    m.insert("token_expired".into(), g.expires_at.is_some_and(|e| e.unix <= epoch).into());
+    m.insert(
+        "token_expired".into(),
+        g.expires_at.is_some_and(|e| e.unix <= epoch).into(),
+    );
     m.insert("token_expires_at".into(), stamp(g.expires_at));
     m.insert("token_last_used_at".into(), stamp(g.last_used_at));
     Value::Object(m)
@@ -163,6 +199,42 @@ pub(crate) fn selected_repos<'a>(org: &'a Org, g: &FineGrained) -> Vec<&'a Repo>
         Selection::Subset(ix) => ix.iter().filter_map(|&i| org.repos.get(i)).collect(),
         Selection::None => Vec::new(),
     }
+}
+
+/// A full `repository`, as inside an installation access token response: the minimal
+/// form minus two fields, plus merge settings, license and counters.
+pub(crate) fn repository(base: &str, org: &Org, r: &Repo) -> Value {
+    let mut v = minimal_repo(base, org, r);
+    if let Some(m) = v.as_object_mut() {
+        m.remove("has_discussions");
+        m.remove("security_and_analysis");
+        let extra = json!({
+            "allow_rebase_merge": true,
+            "template_repository": null,
+            "temp_clone_token": "",
+            "allow_squash_merge": true,
+            "allow_auto_merge": false,
+            "delete_branch_on_merge": true,
+            "allow_merge_commit": true,
+            "subscribers_count": r.id % 40,
+            "network_count": 0,
+            "license": {
+                "key": "mit",
+                "name": "MIT License",
+                "url": format!("{base}/licenses/mit"),
+                "spdx_id": "MIT",
+                "node_id": "MDc6TGljZW5zZW1pdA==",
+                "html_url": "https://github.com/licenses/mit",
+            },
+            "forks": r.id % 7,
+            "open_issues": r.id % 23,
+            "watchers": r.id % 40,
+        });
+        if let Value::Object(extra) = extra {
+            m.extend(extra);
+        }
+    }
+    v
 }
 
 /// A `minimal-repository`.

@@ -3,9 +3,17 @@
 use serde_json::{Value, json};
 
 use crate::common;
+use crate::common::JsonRequest as _;
 
 /// Objects whose keys are data (permission names), not schema: only value types count.
-const DYNAMIC: &[&str] = &["$.permissions", "$.permissions.organization", "$.permissions.repository"];
+const DYNAMIC: &[&str] = &[
+    "$.permissions",
+    "$.installations[].permissions",
+    "$.permissions.organization",
+    "$.permissions.repository",
+    "$[].permissions.organization",
+    "$[].permissions.repository",
+];
 
 /// Compares key sets recursively and JSON types where both sides are non-null (`null` is
 /// how the examples and the schema mark nullable fields).
@@ -52,7 +60,11 @@ fn same_shape(example: &Value, ours: &Value, path: &str, errors: &mut Vec<String
                 Value::Null => "null",
             };
             if kind(e) != kind(o) {
-                errors.push(format!("{path}: example has {}, we serve {}", kind(e), kind(o)));
+                errors.push(format!(
+                    "{path}: example has {}, we serve {}",
+                    kind(e),
+                    kind(o)
+                ));
             }
         }
     }
@@ -71,10 +83,20 @@ async fn check(file: &str, resp: reqwest::Response) -> Value {
     assert_eq!(u64::from(resp.status().as_u16()), want_status, "{file}");
     for name in ["content-type", "x-github-api-version-selected"] {
         if let Some(v) = ex["response"]["headers"][name].as_str() {
-            assert_eq!(resp.headers().get(name).and_then(|h| h.to_str().ok()), Some(v), "{file}: {name}");
+            assert_eq!(
+                resp.headers().get(name).and_then(|h| h.to_str().ok()),
+                Some(v),
+                "{file}: {name}"
+            );
         }
     }
-    for name in ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset", "x-github-request-id"] {
+    for name in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-used",
+        "x-ratelimit-reset",
+        "x-github-request-id",
+    ] {
         assert!(resp.headers().contains_key(name), "{file}: no {name}");
     }
     assert_eq!(resp.headers()["x-ratelimit-resource"], "core");
@@ -126,14 +148,21 @@ async fn every_served_endpoint_matches_its_documented_example() {
     assert_eq!(token_body["permissions"], json!({"members": "read"}));
     let token = token_body["token"].as_str().expect("token").to_owned();
 
-    let r = h.get("/orgs/acme-corp/installations?per_page=100", Some(&token)).await;
+    let r = h
+        .get("/orgs/acme-corp/installations?per_page=100", Some(&token))
+        .await;
     check("orgs-list-app-installations.json", r).await;
     checked.push("orgs-list-app-installations.json");
 
     // Credential authorizations: every object against the example object of its type.
     let file = "orgs-list-saml-sso-authorizations.json";
     let ex = common::example(file);
-    let creds = h.get_all("/orgs/acme-corp/credential-authorizations?per_page=100", &token).await;
+    let creds = h
+        .get_all(
+            "/orgs/acme-corp/credential-authorizations?per_page=100",
+            &token,
+        )
+        .await;
     let mut types_seen = std::collections::HashSet::new();
     for c in &creds {
         let t = c["credential_type"].as_str().expect("type");
@@ -144,17 +173,36 @@ async fn every_served_endpoint_matches_its_documented_example() {
         assert_shape(file, e, c);
         types_seen.insert(t.to_owned());
     }
-    assert_eq!(types_seen.len(), 4, "all four credential types appear: {types_seen:?}");
-    let r = h.get("/orgs/acme-corp/credential-authorizations", Some(&token)).await;
+    assert_eq!(
+        types_seen.len(),
+        4,
+        "all four credential types appear: {types_seen:?}"
+    );
+    let r = h
+        .get("/orgs/acme-corp/credential-authorizations", Some(&token))
+        .await;
     check(file, r).await;
     checked.push(file);
 
-    let r = h.get("/orgs/acme-corp/personal-access-tokens?per_page=100", Some(&token)).await;
+    let r = h
+        .get(
+            "/orgs/acme-corp/personal-access-tokens?per_page=100",
+            Some(&token),
+        )
+        .await;
     let grants = check("orgs-list-pat-grants.json", r).await;
     checked.push("orgs-list-pat-grants.json");
-    let r = h.get("/orgs/acme-corp/personal-access-token-requests", Some(&token)).await;
+    let r = h
+        .get(
+            "/orgs/acme-corp/personal-access-token-requests",
+            Some(&token),
+        )
+        .await;
     let requests = check("orgs-list-pat-grant-requests.json", r).await;
-    assert!(!requests.as_array().expect("array").is_empty(), "some pending requests exist");
+    assert!(
+        !requests.as_array().expect("array").is_empty(),
+        "some pending requests exist"
+    );
     checked.push("orgs-list-pat-grant-requests.json");
 
     // Follow a subset grant's repositories_url verbatim, as a connector would.
@@ -163,30 +211,65 @@ async fn every_served_endpoint_matches_its_documented_example() {
         .and_then(|a| a.iter().find(|g| g["repository_selection"] == "subset"))
         .expect("a subset grant");
     let url = subset["repositories_url"].as_str().expect("url");
-    assert!(url.starts_with(&h.sim.base_url()), "{url} leads back to the simulator");
-    let r = h.http.get(url).bearer_auth(&token).send().await.expect("repos");
+    assert!(
+        url.starts_with(&h.sim.base_url()),
+        "{url} leads back to the simulator"
+    );
+    let r = h
+        .http
+        .get(url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("repos");
     let repos = check("orgs-list-pat-grant-repositories.json", r).await;
     assert!(!repos.as_array().expect("array").is_empty());
     checked.push("orgs-list-pat-grant-repositories.json");
 
-    let r = h.http.delete(h.url("/orgs/acme-corp/credential-authorizations/999999")).bearer_auth(&token).send().await;
+    let r = h
+        .http
+        .delete(h.url("/orgs/acme-corp/credential-authorizations/999999"))
+        .bearer_auth(&token)
+        .send()
+        .await;
     check("error-404-not-found.json", r.expect("delete")).await;
     checked.push("error-404-not-found.json");
 
     let cid = creds[0]["credential_id"].as_u64().expect("id");
-    let r = h.http.delete(h.url(&format!("/orgs/acme-corp/credential-authorizations/{cid}"))).bearer_auth(&token).send().await;
-    check("orgs-remove-saml-sso-authorization.json", r.expect("delete")).await;
-    checked.push("orgs-remove-saml-sso-authorization.json");
-
-    let ids: Vec<u64> = grants.as_array().expect("array").iter().filter_map(|g| g["id"].as_u64()).collect();
     let r = h
         .http
-        .post(h.url(&format!("/orgs/acme-corp/personal-access-tokens/{}", ids[0])))
+        .delete(h.url(&format!("/orgs/acme-corp/credential-authorizations/{cid}")))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    check(
+        "orgs-remove-saml-sso-authorization.json",
+        r.expect("delete"),
+    )
+    .await;
+    checked.push("orgs-remove-saml-sso-authorization.json");
+
+    let ids: Vec<u64> = grants
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|g| g["id"].as_u64())
+        .collect();
+    let r = h
+        .http
+        .post(h.url(&format!(
+            "/orgs/acme-corp/personal-access-tokens/{}",
+            ids[0]
+        )))
         .bearer_auth(&token)
         .json(&json!({"action": "revoke"}))
         .send()
         .await;
-    check("orgs-update-pat-access-revoke-single.json", r.expect("revoke")).await;
+    check(
+        "orgs-update-pat-access-revoke-single.json",
+        r.expect("revoke"),
+    )
+    .await;
     checked.push("orgs-update-pat-access-revoke-single.json");
 
     let r = h
@@ -202,7 +285,11 @@ async fn every_served_endpoint_matches_its_documented_example() {
 
     let dir = common::github_shared().join("examples");
     for entry in std::fs::read_dir(&dir).expect("examples dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().into_owned();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if name.ends_with(".json") {
             assert!(
                 checked.contains(&name.as_str()) || NOT_SERVED.contains(&name.as_str()),
@@ -217,8 +304,18 @@ async fn every_served_endpoint_matches_its_documented_example() {
 fn shape_comparison_catches_differences() {
     let ex = json!({"a": 1, "b": {"c": "x"}, "n": null, "l": [{"k": true}]});
     let mut e = Vec::new();
-    same_shape(&ex, &json!({"a": 2, "b": {"c": "y"}, "n": 5, "l": [{"k": false}]}), "$", &mut e);
+    same_shape(
+        &ex,
+        &json!({"a": 2, "b": {"c": "y"}, "n": 5, "l": [{"k": false}]}),
+        "$",
+        &mut e,
+    );
     assert!(e.is_empty(), "{e:?}");
-    same_shape(&ex, &json!({"a": "1", "b": {"d": "y"}, "n": 5, "l": [{"k": 1}], "z": 0}), "$", &mut e);
+    same_shape(
+        &ex,
+        &json!({"a": "1", "b": {"d": "y"}, "n": 5, "l": [{"k": 1}], "z": 0}),
+        "$",
+        &mut e,
+    );
     assert_eq!(e.len(), 4, "{e:?}");
 }

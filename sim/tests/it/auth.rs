@@ -3,9 +3,15 @@
 use serde_json::{Value, json};
 
 use crate::common::{self, now};
+use crate::common::{JsonRequest as _, JsonResponse as _};
 
-const JWT_ERROR: &str = r#"{"message":"A JSON web token could not be decoded","documentation_url":"https://docs.github.com/rest"}"#;
-const BAD_CREDENTIALS: &str = r#"{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}"#;
+fn jwt_error() -> Value {
+    json!({"message": "A JSON web token could not be decoded", "documentation_url": "https://docs.github.com/rest"})
+}
+
+fn bad_credentials() -> Value {
+    json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
+}
 
 async fn body(resp: reqwest::Response) -> Value {
     resp.json().await.expect("JSON body")
@@ -19,10 +25,15 @@ async fn jwt_flow_issues_a_working_installation_token() {
     assert_eq!(inst["app_id"], 900_001);
     assert_eq!(inst["app_slug"], "grantscope-auditor");
     let client_id = inst["client_id"].as_str().expect("client id");
-    assert!(client_id.starts_with("Iv23li") && client_id.len() == 20, "{client_id}");
+    assert!(
+        client_id.starts_with("Iv23li") && client_id.len() == 20,
+        "{client_id}"
+    );
     let t = now();
     let by_client_id = h.jwt_with(&json!({"iss": client_id, "iat": t - 60, "exp": t + 540}));
-    let resp = h.get("/orgs/acme-corp/installation", Some(&by_client_id)).await;
+    let resp = h
+        .get("/orgs/acme-corp/installation", Some(&by_client_id))
+        .await;
     assert_eq!(resp.status(), 200);
     let id = body(resp).await["id"].as_u64().expect("id");
 
@@ -46,17 +57,30 @@ async fn jwt_flow_issues_a_working_installation_token() {
     .expect("RFC 3339")
     .unix_timestamp();
     assert!((expires - (t + 3600)).abs() < 30, "token lives one hour");
-    assert_eq!(tok["permissions"]["organization_personal_access_tokens"], "write");
+    assert_eq!(
+        tok["permissions"]["organization_personal_access_tokens"],
+        "write"
+    );
 
     let resp = h.get("/orgs/acme-corp/installations", Some(token)).await;
     assert_eq!(resp.status(), 200);
     // `token x` is accepted too.
-    let resp = h.http.get(h.url("/orgs/acme-corp/installations")).header("authorization", format!("token {token}")).send().await;
+    let resp = h
+        .http
+        .get(h.url("/orgs/acme-corp/installations"))
+        .header("authorization", format!("token {token}"))
+        .send()
+        .await;
     assert_eq!(resp.expect("get").status(), 200);
 
     // A token request for an installation that is not the auditor's is a 404, and
     // asking for more than the installation holds is a 422.
-    let r = h.http.post(h.url("/app/installations/1/access_tokens")).bearer_auth(h.jwt()).send().await;
+    let r = h
+        .http
+        .post(h.url("/app/installations/1/access_tokens"))
+        .bearer_auth(h.jwt())
+        .send()
+        .await;
     assert_eq!(r.expect("post").status(), 404);
     let r = h
         .http
@@ -84,14 +108,20 @@ async fn bad_jwts_get_401() {
     let other_key = tokio::task::spawn_blocking(|| {
         use rsa::pkcs1::EncodeRsaPrivateKey as _;
         let k = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("key");
-        k.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF).expect("pem").to_string()
+        k.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
+            .expect("pem")
+            .to_string()
     })
     .await
     .expect("keygen");
     let other = jsonwebtoken::EncodingKey::from_rsa_pem(other_key.as_bytes()).expect("key");
     let good = json!({"iss": "900001", "iat": t - 60, "exp": t + 540});
-    let signed_elsewhere =
-        jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), &good, &other).expect("sign");
+    let signed_elsewhere = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &good,
+        &other,
+    )
+    .expect("sign");
     let hs256 = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &good,
@@ -107,17 +137,34 @@ async fn bad_jwts_get_401() {
         ("bad signature", signed_elsewhere),
         ("tampered", tampered),
         ("HS256", hs256),
-        ("expired", h.jwt_with(&json!({"iss": "900001", "iat": t - 700, "exp": t - 100}))),
-        ("wrong iss", h.jwt_with(&json!({"iss": "123", "iat": t - 60, "exp": t + 540}))),
-        ("too long", h.jwt_with(&json!({"iss": "900001", "iat": t - 60, "exp": t + 3600}))),
-        ("from the future", h.jwt_with(&json!({"iss": "900001", "iat": t + 300, "exp": t + 600}))),
+        (
+            "expired",
+            h.jwt_with(&json!({"iss": "900001", "iat": t - 700, "exp": t - 100})),
+        ),
+        (
+            "wrong iss",
+            h.jwt_with(&json!({"iss": "123", "iat": t - 60, "exp": t + 540})),
+        ),
+        (
+            "too long",
+            h.jwt_with(&json!({"iss": "900001", "iat": t - 60, "exp": t + 3600})),
+        ),
+        (
+            "from the future",
+            h.jwt_with(&json!({"iss": "900001", "iat": t + 300, "exp": t + 600})),
+        ),
         ("garbage", "a.b.c".to_owned()),
     ];
     for (why, jwt) in cases {
         let r = h.get("/orgs/acme-corp/installation", Some(&jwt)).await;
         assert_eq!(r.status(), 401, "{why}");
-        assert_eq!(r.text().await.expect("body"), JWT_ERROR, "{why}");
-        let r = h.http.post(h.url("/app/installations/1/access_tokens")).bearer_auth(&jwt).send().await;
+        assert_eq!(body(r).await, jwt_error(), "{why}");
+        let r = h
+            .http
+            .post(h.url("/app/installations/1/access_tokens"))
+            .bearer_auth(&jwt)
+            .send()
+            .await;
         assert_eq!(r.expect("post").status(), 401, "{why}");
     }
     let r = h.get("/orgs/acme-corp/installation", None).await;
@@ -137,23 +184,34 @@ async fn org_endpoints_require_that_orgs_installation_token() {
         "/orgs/acme-corp/personal-access-token-requests",
     ];
     for path in paths {
-        for auth in [None, Some(h.jwt()), Some("ghs_notarealtoken000000000000000000000000".to_owned())] {
+        for auth in [
+            None,
+            Some(h.jwt()),
+            Some("ghs_notarealtoken000000000000000000000000".to_owned()),
+        ] {
             let r = h.get(path, auth.as_deref()).await;
             assert_eq!(r.status(), 401, "{path} {auth:?}");
-            assert_eq!(r.text().await.expect("body"), BAD_CREDENTIALS);
+            assert_eq!(body(r).await, bad_credentials());
         }
         let r = h.get(path, Some(&labs)).await;
         assert_eq!(r.status(), 403, "{path}");
-        assert_eq!(body(r).await["message"], "Resource not accessible by integration");
+        let want = json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest"});
+        assert_eq!(body(r).await, want);
         assert_eq!(h.get(path, Some(&corp)).await.status(), 200, "{path}");
     }
     let r = h.get("/orgs/no-such-org/installations", Some(&corp)).await;
     assert_eq!(r.status(), 404);
     assert_eq!(body(r).await["message"], "Not Found");
-    let r = h.get("/orgs/no-such-org/installation", Some(&h.jwt())).await;
+    let r = h
+        .get("/orgs/no-such-org/installation", Some(&h.jwt()))
+        .await;
     assert_eq!(r.status(), 404);
     // Revocation needs the token too.
-    let r = h.http.delete(h.url("/orgs/acme-corp/credential-authorizations/1")).send().await;
+    let r = h
+        .http
+        .delete(h.url("/orgs/acme-corp/credential-authorizations/1"))
+        .send()
+        .await;
     assert_eq!(r.expect("delete").status(), 401);
     h.sim.shutdown().await;
 }
@@ -171,7 +229,13 @@ async fn every_response_carries_rate_limit_headers() {
     ] {
         let r = h.get(path, auth).await;
         assert_eq!(r.status(), status);
-        let hd = |n: &str| r.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_else(|| panic!("{n}"));
+        let hd = |n: &str| {
+            r.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("{n}"))
+        };
         assert_eq!(hd("x-ratelimit-limit"), "15000");
         assert_eq!(hd("x-ratelimit-resource"), "core");
         assert_eq!(hd("x-github-api-version-selected"), "2022-11-28");
@@ -186,6 +250,10 @@ async fn every_response_carries_rate_limit_headers() {
             used.push(u);
         }
     }
-    assert_eq!(used[1], used[0] + 1, "the token's budget is spent per request");
+    assert_eq!(
+        used[1],
+        used[0] + 1,
+        "the token's budget is spent per request"
+    );
     h.sim.shutdown().await;
 }

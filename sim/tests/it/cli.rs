@@ -28,7 +28,15 @@ fn binary_prints_its_address_writes_files_and_stops_on_sigterm() {
     let config = dir.path().join("c.toml");
     let truth = dir.path().join("truth.json");
     let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--seed", "5", "--users", "30", "--write-config"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--seed",
+            "5",
+            "--users",
+            "30",
+            "--write-config",
+        ])
         .arg(&config)
         .arg("--truth")
         .arg(&truth)
@@ -39,20 +47,31 @@ fn binary_prints_its_address_writes_files_and_stops_on_sigterm() {
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let url = line.trim().strip_prefix("grantscope-sim listening on ").unwrap_or_else(|| panic!("{line:?}"));
+    let url = line
+        .trim()
+        .strip_prefix("grantscope-sim listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"));
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     // The files exist before the line is printed.
     let text = std::fs::read_to_string(&config).expect("config");
     assert!(text.contains(&format!("api_base = \"{url}\"")), "{text}");
     assert!(dir.path().join("c.keys/github-app.pem").exists());
-    let truth: grantscope_sim::Truth = serde_json::from_slice(&std::fs::read(&truth).expect("truth")).expect("json");
-    let same = grantscope_sim::Simulator::new(grantscope_sim::SimOptions { seed: 5, users: 30, ..Default::default() })
-        .expect("valid")
-        .truth();
+    let truth: grantscope_sim::Truth =
+        serde_json::from_slice(&std::fs::read(&truth).expect("truth")).expect("json");
+    let same = grantscope_sim::Simulator::new(grantscope_sim::SimOptions {
+        seed: 5,
+        users: 30,
+        ..Default::default()
+    })
+    .expect("valid")
+    .truth();
     assert_eq!(truth, same);
 
     // Ends the process this test started, by its id.
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
     assert!(status.success());
     let exit = child.wait().expect("child exits");
     assert_eq!(exit.code(), Some(0), "SIGTERM is a clean shutdown");

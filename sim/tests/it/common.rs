@@ -19,20 +19,38 @@ pub async fn start(seed: u64, users: u32) -> Harness {
     // reqwest is built without a default TLS provider; plain http needs none, but the
     // client builder wants a process default to exist.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let opts = SimOptions { seed, users, ..SimOptions::default() };
-    let sim = Simulator::new(opts).expect("valid options").start().await.expect("simulator starts");
+    let opts = SimOptions {
+        seed,
+        users,
+        ..SimOptions::default()
+    };
+    let sim = Simulator::new(opts)
+        .expect("valid options")
+        .start()
+        .await
+        .expect("simulator starts");
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("sim.toml");
     sim.write_config(&config).expect("config written");
     let pem = std::fs::read(dir.path().join("sim.keys/github-app.pem")).expect("key written");
     let key = EncodingKey::from_rsa_pem(&pem).expect("PKCS#1 PEM");
     let http = reqwest::Client::builder().build().expect("client");
-    Harness { sim, http, key, dir }
+    Harness {
+        sim,
+        http,
+        key,
+        dir,
+    }
 }
 
 pub fn now() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs())
-        .expect("time fits")
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("time fits")
 }
 
 impl Harness {
@@ -87,7 +105,13 @@ impl Harness {
         let mut url = self.url(path);
         let mut out = Vec::new();
         loop {
-            let resp = self.http.get(&url).bearer_auth(token).send().await.expect("page");
+            let resp = self
+                .http
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("page");
             assert_eq!(resp.status(), 200, "{url}");
             let next = links(resp.headers()).remove("next");
             let body: Value = resp.json().await.expect("page json");
@@ -105,10 +129,6 @@ impl Harness {
             }
         }
     }
-
-    pub async fn stats(&self) -> grantscope_sim::Stats {
-        self.sim.stats()
-    }
 }
 
 /// rel → URL from a `Link` header.
@@ -119,7 +139,10 @@ pub fn links(headers: &reqwest::header::HeaderMap) -> HashMap<String, String> {
     link.split(", ")
         .filter_map(|part| {
             let (url, rel) = part.split_once("; rel=")?;
-            Some((rel.trim_matches('"').to_owned(), url.trim_start_matches('<').trim_end_matches('>').to_owned()))
+            Some((
+                rel.trim_matches('"').to_owned(),
+                url.trim_start_matches('<').trim_end_matches('>').to_owned(),
+            ))
         })
         .collect()
 }
@@ -136,7 +159,8 @@ pub fn github_shared() -> PathBuf {
 /// An example file, parsed as it is.
 pub fn example(name: &str) -> Value {
     let path = github_shared().join("examples").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
 }
 
@@ -144,6 +168,36 @@ pub fn example(name: &str) -> Value {
 pub fn utc(s: &str) -> String {
     use time::format_description::well_known::Rfc3339;
     let t = time::OffsetDateTime::parse(s, &Rfc3339).unwrap_or_else(|e| panic!("{s}: {e}"));
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).expect("zero nanos");
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .expect("zero nanos");
     t.format(&Rfc3339).expect("format")
+}
+
+/// `Response::json` (reqwest is built without its `json` feature in this workspace).
+pub trait JsonResponse {
+    fn json<T: serde::de::DeserializeOwned>(
+        self,
+    ) -> impl std::future::Future<Output = Result<T, String>>;
+}
+
+impl JsonResponse for reqwest::Response {
+    async fn json<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
+        let bytes = self.bytes().await.map_err(|e| e.to_string())?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&bytes)))
+    }
+}
+
+/// `RequestBuilder::json` for the same reason.
+pub trait JsonRequest {
+    fn json(self, body: &Value) -> Self;
+}
+
+impl JsonRequest for reqwest::RequestBuilder {
+    fn json(self, body: &Value) -> Self {
+        self.header("content-type", "application/json")
+            .body(body.to_string())
+    }
 }
