@@ -429,24 +429,8 @@ async fn sim(args: SimArgs) -> Result<u8> {
     }
     println!("grantscope-sim listening on {}", sim.base_url());
     let _ = std::io::stdout().flush();
-    wait_for_signal().await;
-    sim.shutdown().await;
+    sim.serve_until_signal().await?;
     Ok(EXIT_OK)
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
@@ -490,61 +474,86 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     Ok(exit_for(&scans))
 }
 
-/// A short reading of the inventory for a person.
+/// A short reading of the inventory for a person: the installed apps with what
+/// they can do, then the members' tokens and keys.
 fn demo_digest(out: &mut impl Write, grants: &[&GrantRecord]) -> Result<()> {
-    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    let mut by_app: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut never_used = 0;
-    let mut org_wide_write = Vec::new();
-    for g in grants {
-        *by_kind
-            .entry(
-                serde_json::to_value(g.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-            )
-            .or_default() += 1;
-        *by_app
-            .entry((g.app.id.clone(), g.app.name.clone()))
-            .or_default() += 1;
-        if g.last_used_at.is_none() && g.kind != crate::model::GrantKind::Installation {
-            never_used += 1;
-        }
-        if g.kind == crate::model::GrantKind::Installation
-            && g.attributes.get("repository_selection").map(String::as_str) == Some("all")
-            && g.scopes
-                .iter()
-                .any(|s| s.ends_with(":write") || s.ends_with(":admin"))
-        {
-            org_wide_write.push(format!("{} on {}", g.app.name, g.tenant));
-        }
-    }
-    writeln!(out, "\ngrants by kind:")?;
-    for (k, n) in &by_kind {
-        writeln!(out, "  {k:<16} {n:>6}")?;
-    }
-    let mut apps: Vec<_> = by_app.into_iter().collect();
-    apps.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    writeln!(out, "\nmost widely held:")?;
-    for ((id, name), n) in apps.iter().take(5) {
-        writeln!(out, "  {name:<48} {n:>6}  ({id})")?;
-    }
+    use crate::model::GrantKind;
+    let mut installs: Vec<&&GrantRecord> = grants
+        .iter()
+        .filter(|g| g.kind == GrantKind::Installation)
+        .collect();
+    installs.sort_by(|a, b| (&a.tenant, &a.app.name).cmp(&(&b.tenant, &b.app.name)));
     writeln!(
         out,
-        "\ntokens and keys never used since they were authorised: {never_used}"
+        "\napps installed on the organisations ({}):",
+        installs.len()
     )?;
-    if !org_wide_write.is_empty() {
-        org_wide_write.sort();
+    for g in &installs {
+        let writes: Vec<&str> = g
+            .scopes
+            .iter()
+            .filter(|s| s.ends_with(":write") || s.ends_with(":admin"))
+            .map(String::as_str)
+            .collect();
+        let reach = match g.attributes.get("repository_selection").map(String::as_str) {
+            Some("all") => "all repositories",
+            Some("selected") => "selected repositories",
+            _ => "organisation",
+        };
+        let suspended = if g.attributes.get("suspended").map(String::as_str) == Some("true") {
+            " (suspended)"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "apps installed on every repository with write access: {}",
-            org_wide_write.len()
+            "  {:<12} {:<28} {:<22} {} write permission(s){suspended}{}",
+            g.tenant,
+            g.app.name,
+            reach,
+            writes.len(),
+            if writes.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ": {}",
+                    writes
+                        .iter()
+                        .take(4)
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
         )?;
-        for a in org_wide_write.iter().take(8) {
-            writeln!(out, "  {a}")?;
-        }
     }
+    let count = |f: &dyn Fn(&GrantRecord) -> bool| grants.iter().filter(|g| f(g)).count();
+    writeln!(out, "\nmembers' credentials that reach the organisations:")?;
+    writeln!(
+        out,
+        "  OAuth and GitHub App user tokens  {:>6}  (GitHub does not say which app holds them)",
+        count(&|g| g.kind == GrantKind::Delegated)
+    )?;
+    writeln!(
+        out,
+        "  personal access tokens            {:>6}",
+        count(&|g| g.kind == GrantKind::PersonalToken)
+    )?;
+    writeln!(
+        out,
+        "  SSH keys                          {:>6}",
+        count(&|g| g.kind == GrantKind::ApiKey)
+    )?;
+    writeln!(
+        out,
+        "  never used since authorised       {:>6}",
+        count(&|g| g.kind != GrantKind::Installation && g.last_used_at.is_none())
+    )?;
+    writeln!(
+        out,
+        "  with no expiry                    {:>6}",
+        count(&|g| g.kind != GrantKind::Installation && g.expires_at.is_none())
+    )?;
     Ok(())
 }
 

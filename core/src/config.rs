@@ -550,6 +550,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_is_valid() {
+        let text = include_str!("../../config/example.toml");
+        // The example takes its key from an environment variable the test does not
+        // set; that must be the only complaint.
+        let err = parse(text).err().unwrap_or_default();
+        assert!(
+            err.contains("`GRANTSCOPE_GITHUB_APP_KEY`, which is not set"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn secret_from_file_is_loaded_and_redacted() {
         let dir = tempfile::tempdir().map_err(|e| e.to_string());
         let Ok(dir) = dir else { panic!("tempdir") };
