@@ -385,6 +385,145 @@ mod tests {
         assert!(!s.occurs_in(b"ghs_super"));
     }
 
+    /// A GitHub token endpoint on loopback that verifies the app JWT and counts
+    /// the tokens it mints; each token expires `ttl` seconds after issue.
+    async fn token_endpoint(
+        ttl: i64,
+    ) -> (
+        std::net::SocketAddr,
+        Arc<std::sync::atomic::AtomicU32>,
+        Secret,
+    ) {
+        use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey};
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+            .unwrap_or_else(|e| panic!("keygen: {e}"));
+        let pem = key
+            .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap_or_else(|e| panic!("pem: {e}"));
+        let public = key
+            .to_public_key()
+            .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap_or_else(|e| panic!("pem: {e}"));
+        let decoding = jsonwebtoken::DecodingKey::from_rsa_pem(public.as_bytes())
+            .unwrap_or_else(|e| panic!("decoding key: {e}"));
+        let minted = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&minted);
+        let app = axum::Router::new()
+            .route(
+                "/orgs/acme/installation",
+                axum::routing::get(|| async { axum::Json(serde_json::json!({ "id": 42 })) }),
+            )
+            .route(
+                "/app/installations/42/access_tokens",
+                axum::routing::post(move |headers: axum::http::HeaderMap| {
+                    let counter = Arc::clone(&counter);
+                    let decoding = decoding.clone();
+                    async move {
+                        let jwt = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Bearer "))
+                            .unwrap_or_default()
+                            .to_owned();
+                        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+                        v.set_required_spec_claims(&["exp", "iat", "iss"]);
+                        if jsonwebtoken::decode::<serde_json::Value>(&jwt, &decoding, &v).is_err() {
+                            return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"message": "bad jwt"})));
+                        }
+                        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                        let expires = time::OffsetDateTime::now_utc() + time::Duration::seconds(ttl);
+                        let expires = expires
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default();
+                        (
+                            axum::http::StatusCode::CREATED,
+                            axum::Json(serde_json::json!({ "token": format!("ghs_token{n}"), "expires_at": expires })),
+                        )
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (addr, minted, Secret::new(pem.as_str()))
+    }
+
+    fn github_app(addr: std::net::SocketAddr, key: Secret) -> (Authenticator, Transport) {
+        let host = addr.to_string();
+        let policy = crate::egress::Policy::for_tenant("t", "github", &[], &[host], true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let transport = Transport::new(policy, &crate::config::Limits::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let auth = Authenticator::new(Credential::GitHubApp {
+            app_id: "900001".into(),
+            private_key: key,
+            installation_id: None,
+            api_base: format!("http://{addr}"),
+            org: "acme".into(),
+        });
+        (auth, transport)
+    }
+
+    #[tokio::test]
+    async fn installation_tokens_are_cached_until_near_expiry() {
+        use std::sync::atomic::Ordering;
+        let (addr, minted, key) = token_endpoint(3600).await;
+        let (auth, transport) = github_app(addr, key);
+        let first = auth
+            .authorization(&transport)
+            .await
+            .map_err(|e| e.to_string());
+        let second = auth
+            .authorization(&transport)
+            .await
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            first.as_ref().map(|s| s.expose().to_owned()),
+            Ok("Bearer ghs_token1".to_owned())
+        );
+        assert_eq!(
+            second.map(|s| s.expose().to_owned()),
+            Ok("Bearer ghs_token1".to_owned())
+        );
+        assert_eq!(
+            minted.load(Ordering::SeqCst),
+            1,
+            "a fresh token must be reused"
+        );
+        auth.invalidate().await;
+        let third = auth
+            .authorization(&transport)
+            .await
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            third.map(|s| s.expose().to_owned()),
+            Ok("Bearer ghs_token2".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn tokens_close_to_expiry_are_renewed() {
+        use std::sync::atomic::Ordering;
+        // A token issued already inside the 5-minute margin is renewed after the
+        // 30 s floor that keeps a short-lived token from causing a renewal per request.
+        let (addr, minted, key) = token_endpoint(240).await;
+        let (auth, transport) = github_app(addr, key);
+        let _ = auth.authorization(&transport).await;
+        let refresh_at = auth.cached.lock().await.as_ref().map(|c| c.refresh_at);
+        let now = SystemTime::now();
+        let refresh_at = refresh_at.unwrap_or(UNIX_EPOCH);
+        assert!(
+            refresh_at > now && refresh_at <= now + Duration::from_secs(31),
+            "a token inside the margin is renewed within 30 s"
+        );
+        assert_eq!(minted.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn bad_key_error_does_not_echo_the_key() {
         let key =

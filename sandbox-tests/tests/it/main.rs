@@ -328,3 +328,55 @@ async fn the_wall_clock_limit_bounds_a_stuck_provider() {
     );
     assert!(scan.grants.iter().any(|g| g.principal.id == "ok"));
 }
+
+#[tokio::test]
+async fn compiled_components_are_cached_and_checked_before_loading() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let cache = dir.path().join("cache");
+    let limits = grantscope::config::Limits::default();
+    let runtime = grantscope::plugin::Runtime::new(&limits, Some(cache.clone()), 2)
+        .unwrap_or_else(|e| panic!("runtime: {e}"));
+    let bytes = support::hostile_bytes();
+    let first = runtime.load("hostile", &bytes).await;
+    assert!(first.is_ok());
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "one compiled artifact: {files:?}");
+    let artifact = &files[0];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cache).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(
+            mode.ok(),
+            Some(0o700),
+            "the cache holds native code: private"
+        );
+    }
+    // An intact artifact is reused as it is.
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let before = modified(artifact);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert!(runtime.load("hostile", &bytes).await.is_ok());
+    assert_eq!(
+        modified(artifact),
+        before,
+        "a valid cache entry is not rewritten"
+    );
+    // Corrupt the artifact: the checksum must catch it and the component be
+    // recompiled (and the artifact rewritten), never deserialised.
+    let mut data = std::fs::read(artifact).unwrap_or_else(|e| panic!("{e}"));
+    let mid = data.len() / 2;
+    data[mid] ^= 0xff;
+    std::fs::write(artifact, &data).unwrap_or_else(|e| panic!("{e}"));
+    let again = runtime.load("hostile", &bytes).await;
+    assert!(again.is_ok(), "a corrupt cache entry must be recompiled");
+    let rewritten = std::fs::read(artifact).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(rewritten, data, "the corrupt artifact is replaced");
+    // The manifest loaded from the cached artifact is the real one.
+    let m = again.map(|c| c.manifest().id.clone()).unwrap_or_default();
+    assert_eq!(m, "hostile");
+}
