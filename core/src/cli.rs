@@ -225,8 +225,11 @@ fn select_tenants(config: &Config, names: &[String]) -> Result<Vec<TenantConfig>
     if names.is_empty() {
         return Ok(config.tenants.clone());
     }
+    // A tenant named twice is scanned once: the store records one scan per tenant.
+    let mut seen = std::collections::HashSet::new();
     names
         .iter()
+        .filter(|n| seen.insert(n.as_str()))
         .map(|n| {
             config
                 .tenants

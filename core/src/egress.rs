@@ -871,6 +871,181 @@ mod tests {
         assert_eq!(rate_limit_wait(&resp(200, &[("retry-after", "3")])), None);
     }
 
+    /// A loopback server answering each path from a script of statuses, counting
+    /// the requests per path.
+    async fn scripted(
+        script: Vec<(&'static str, Vec<(u16, Option<&'static str>)>)>,
+    ) -> (
+        std::net::SocketAddr,
+        Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    ) {
+        use axum::http::StatusCode;
+        let hits = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let script = Arc::new(script);
+        let h = Arc::clone(&hits);
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (hits, script) = (Arc::clone(&h), Arc::clone(&script));
+            async move {
+                let path = uri.path().to_owned();
+                let n = {
+                    let mut m = hits
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let e = m.entry(path.clone()).or_insert(0);
+                    *e += 1;
+                    *e
+                };
+                let steps = script
+                    .iter()
+                    .find(|(p, _)| *p == path)
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default();
+                let (status, retry_after) = steps.get(n - 1).copied().unwrap_or((200, None));
+                let mut resp = axum::response::Response::new(axum::body::Body::from("{}"));
+                *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                if let Some(r) = retry_after {
+                    resp.headers_mut()
+                        .insert("retry-after", HeaderValue::from_static(r));
+                }
+                resp
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (addr, hits)
+    }
+
+    fn loopback_transport(addr: std::net::SocketAddr) -> Transport {
+        let policy = Policy::for_tenant("t", "c", &[], &[addr.to_string()], true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let limits = Limits {
+            http_attempts: 3,
+            ..Limits::default()
+        };
+        Transport::new(policy, &limits).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn retries_follow_the_method_and_the_provider() {
+        let (addr, hits) = scripted(vec![
+            ("/get-500", vec![(500, None), (502, None)]),
+            ("/post-500", vec![(500, None)]),
+            ("/post-429", vec![(429, Some("1"))]),
+            ("/get-400", vec![(400, None)]),
+            (
+                "/always-429",
+                vec![(429, Some("0")), (429, Some("0")), (429, Some("0"))],
+            ),
+        ])
+        .await;
+        let t = loopback_transport(addr);
+        let url = |p: &str| format!("http://{addr}{p}");
+        let count = |p: &str| {
+            hits.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(p)
+                .copied()
+                .unwrap_or(0)
+        };
+
+        // A safe method is retried through 5xx until it succeeds.
+        let r = t.send(HostRequest::get(&url("/get-500")), None).await;
+        assert_eq!(r.map(|r| r.status), Ok(200));
+        assert_eq!(count("/get-500"), 3);
+
+        // A POST that failed with 5xx may have taken effect: never repeated.
+        let r = t
+            .send(HostRequest::post(&url("/post-500"), Vec::new()), None)
+            .await;
+        assert_eq!(r.map(|r| r.status), Ok(500));
+        assert_eq!(count("/post-500"), 1);
+
+        // A 429 means the provider did not act: any method is retried, after the
+        // wait it asked for.
+        let began = Instant::now();
+        let r = t
+            .send(HostRequest::post(&url("/post-429"), Vec::new()), None)
+            .await;
+        assert_eq!(r.map(|r| r.status), Ok(200));
+        assert_eq!(count("/post-429"), 2);
+        assert!(
+            began.elapsed() >= Duration::from_secs(1),
+            "Retry-After honoured"
+        );
+
+        // Client errors are the caller's to interpret, not retried.
+        let r = t.send(HostRequest::get(&url("/get-400")), None).await;
+        assert_eq!(r.map(|r| r.status), Ok(400));
+        assert_eq!(count("/get-400"), 1);
+
+        // Rate-limited on every attempt: a typed error, not the 429 body.
+        let r = t.send(HostRequest::get(&url("/always-429")), None).await;
+        assert_eq!(r.map(|r| r.status), Err(TransportError::RateLimited));
+        assert_eq!(count("/always-429"), 3);
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_are_cut_off() {
+        let app = axum::Router::new().fallback(|| async { "x".repeat(4096) });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let policy = Policy::for_tenant("t", "c", &[], &[addr.to_string()], true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let limits = Limits {
+            response_bytes: 1000,
+            ..Limits::default()
+        };
+        let t = Transport::new(policy, &limits).unwrap_or_else(|e| panic!("{e}"));
+        let r = t
+            .send(HostRequest::get(&format!("http://{addr}/")), None)
+            .await;
+        assert_eq!(r.map(|r| r.status), Err(TransportError::TooLarge(1000)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn embedded_ipv4_is_judged_as_ipv4(raw: u32, sim: bool) {
+            let v4 = Ipv4Addr::from(raw);
+            let plain = ip_allowed(IpAddr::V4(v4), sim);
+            proptest::prop_assert_eq!(ip_allowed(IpAddr::V6(v4.to_ipv6_mapped()), sim), plain);
+            let [a, b, c, d] = v4.octets();
+            let nat64 = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, u16::from_be_bytes([a, b]), u16::from_be_bytes([c, d]));
+            proptest::prop_assert_eq!(ip_allowed(IpAddr::V6(nat64), sim), plain);
+        }
+
+        #[test]
+        fn private_ranges_are_never_allowed(b: u8, c: u8, d: u8, sim: bool) {
+            for ip in [
+                Ipv4Addr::new(10, b, c, d),
+                Ipv4Addr::new(172, 16 | (b & 0x0f), c, d),
+                Ipv4Addr::new(192, 168, c, d),
+                Ipv4Addr::new(169, 254, c, d),
+            ] {
+                proptest::prop_assert!(!ip_allowed(IpAddr::V4(ip), sim), "{}", ip);
+            }
+        }
+
+        #[test]
+        fn wildcards_match_subdomains_only(label in "[a-z0-9]{1,12}", suffix in "[a-z]{1,8}\\.[a-z]{2,4}") {
+            let pattern = format!("*.{suffix}");
+            let sub = format!("{label}.{suffix}");
+            let glued = format!("{label}{suffix}");
+            proptest::prop_assert!(host_matches(&pattern, &sub));
+            proptest::prop_assert!(!host_matches(&pattern, &suffix));
+            proptest::prop_assert!(!host_matches(&pattern, &glued));
+        }
+    }
+
     #[test]
     fn host_port_split() {
         assert_eq!(split_host_port("a.com:443"), ("a.com", Some("443")));
