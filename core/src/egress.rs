@@ -871,14 +871,14 @@ mod tests {
         assert_eq!(rate_limit_wait(&resp(200, &[("retry-after", "3")])), None);
     }
 
+    /// Per path: the (status, retry-after) of each successive request.
+    type Script = Vec<(&'static str, Vec<(u16, Option<&'static str>)>)>;
+    /// Requests seen per path.
+    type Hits = Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
+
     /// A loopback server answering each path from a script of statuses, counting
     /// the requests per path.
-    async fn scripted(
-        script: Vec<(&'static str, Vec<(u16, Option<&'static str>)>)>,
-    ) -> (
-        std::net::SocketAddr,
-        Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
-    ) {
+    async fn scripted(script: Script) -> (std::net::SocketAddr, Hits) {
         use axum::http::StatusCode;
         let hits = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
         let script = Arc::new(script);
