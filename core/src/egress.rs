@@ -910,13 +910,7 @@ mod tests {
                 resp
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::test_support::serve(app).await;
         (addr, hits)
     }
 
@@ -992,13 +986,7 @@ mod tests {
     #[tokio::test]
     async fn oversized_bodies_are_cut_off() {
         let app = axum::Router::new().fallback(|| async { "x".repeat(4096) });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::test_support::serve(app).await;
         let policy = Policy::for_tenant("t", "c", &[], &[addr.to_string()], true)
             .unwrap_or_else(|e| panic!("{e}"));
         let limits = Limits {

@@ -14,6 +14,9 @@ pub mod plugin;
 pub mod scan;
 pub mod store;
 
+#[cfg(test)]
+mod test_support;
+
 /// First-party connectors compiled into this binary by `build.rs`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
