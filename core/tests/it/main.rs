@@ -1,1 +1,11 @@
+//! End-to-end tests of the grantscope host: the real GitHub connector (wasm) in the
+//! real host, against the in-process simulator over real HTTP on loopback. No mocks:
+//! each test starts its own simulator on `127.0.0.1:0`, works in its own temporary
+//! directory, and compares what the host found with the simulator's ground truth.
 
+mod command_line;
+mod inventory;
+mod revocation;
+mod scanning;
+mod secrets;
+mod support;
