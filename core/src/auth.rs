@@ -98,7 +98,7 @@ pub enum AuthError {
         reason: String,
     },
     /// The token endpoint could not be reached.
-    #[error("token request to {url} failed: {source}")]
+    #[error("token request to {url} failed")]
     Transport {
         /// Endpoint.
         url: String,
@@ -116,6 +116,12 @@ pub enum AuthError {
         /// The provider's message.
         message: String,
     },
+    /// A token request failed moments ago; not repeated yet.
+    #[error("no token (a request failed less than 10 s ago: {reason})")]
+    Unavailable {
+        /// The earlier failure.
+        reason: String,
+    },
     /// The token endpoint answered something unexpected.
     #[error("token response from {url} could not be parsed: {reason}")]
     Malformed {
@@ -130,6 +136,7 @@ pub enum AuthError {
 pub struct Authenticator {
     credential: Credential,
     cached: Mutex<Option<CachedToken>>,
+    failed: Mutex<Option<(std::time::Instant, String)>>,
 }
 
 struct CachedToken {
@@ -141,7 +148,12 @@ struct CachedToken {
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// Attempts at obtaining a token before the call fails.
-const TOKEN_ATTEMPTS: u32 = 4;
+const TOKEN_ATTEMPTS: u32 = 3;
+
+/// After a failed token request, later callers get the same failure for this long
+/// instead of queueing behind the lock to repeat it: a dead token endpoint fails a
+/// scan fast.
+const FAILURE_MEMORY: Duration = Duration::from_secs(10);
 
 impl Authenticator {
     /// An authenticator for `credential`.
@@ -149,6 +161,7 @@ impl Authenticator {
         Authenticator {
             credential,
             cached: Mutex::new(None),
+            failed: Mutex::new(None),
         }
     }
 
@@ -170,10 +183,26 @@ impl Authenticator {
                 {
                     return Ok(c.header.clone());
                 }
-                let fresh = self.fetch_with_retries(transport).await?;
-                let header = fresh.header.clone();
-                *cached = Some(fresh);
-                Ok(header)
+                let mut failed = self.failed.lock().await;
+                if let Some((at, reason)) = failed.as_ref()
+                    && at.elapsed() < FAILURE_MEMORY
+                {
+                    return Err(AuthError::Unavailable {
+                        reason: reason.clone(),
+                    });
+                }
+                match self.fetch_with_retries(transport).await {
+                    Ok(fresh) => {
+                        *failed = None;
+                        let header = fresh.header.clone();
+                        *cached = Some(fresh);
+                        Ok(header)
+                    }
+                    Err(e) => {
+                        *failed = Some((std::time::Instant::now(), crate::error_chain(&e)));
+                        Err(e)
+                    }
+                }
             }
         }
     }
@@ -182,6 +211,7 @@ impl Authenticator {
     /// fetches a new one.
     pub async fn invalidate(&self) {
         *self.cached.lock().await = None;
+        *self.failed.lock().await = None;
     }
 
     /// True when a 401 can be cured by fetching a new token.
@@ -189,27 +219,16 @@ impl Authenticator {
         matches!(self.credential, Credential::GitHubApp { .. })
     }
 
-    /// A token endpoint is an API like any other: a truncated body or a dropped
-    /// connection is worth another try; a refusal (4xx) is not.
+    /// A truncated token response is worth another try (the transport already
+    /// retried timeouts, resets and 5xx); a refusal is not.
     async fn fetch_with_retries(&self, transport: &Transport) -> Result<CachedToken, AuthError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.github_installation_token(transport).await {
-                Err(
-                    e @ (AuthError::Malformed { .. }
-                    | AuthError::Transport {
-                        source: TransportError::Timeout | TransportError::Connection(_),
-                        ..
-                    }),
-                ) if attempt < TOKEN_ATTEMPTS => {
+                Err(e @ AuthError::Malformed { .. }) if attempt < TOKEN_ATTEMPTS => {
                     tracing::debug!(error = %e, attempt, "retrying token request");
-                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
-                }
-                Err(AuthError::Refused { status, .. })
-                    if status >= 500 && attempt < TOKEN_ATTEMPTS =>
-                {
-                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
                 }
                 other => return other,
             }

@@ -716,7 +716,7 @@ impl TenantEgress {
                 .auth
                 .authorization(&self.transport)
                 .await
-                .map_err(|e: AuthError| GuestEgressError::Credential(e.to_string()))?;
+                .map_err(|e: AuthError| GuestEgressError::Credential(crate::error_chain(&e)))?;
             let resp = self.transport.send(req.clone(), Some(&auth)).await?;
             if resp.status == 401 && self.auth.refreshable() && !refreshed {
                 self.auth.invalidate().await;

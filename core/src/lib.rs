@@ -17,6 +17,19 @@ pub mod store;
 #[cfg(test)]
 mod test_support;
 
+/// An error and its causes on one line (`a: b: c`), for messages that cross a
+/// boundary where the chain would otherwise be lost.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 /// First-party connectors compiled into this binary by `build.rs`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

@@ -90,7 +90,7 @@ pub struct GrantRecord {
     pub principal: PrincipalRef,
     /// How it was granted.
     pub kind: GrantKind,
-    /// Scopes as the provider spells them.
+    /// Scopes as the provider spells them, sorted, without repeats.
     pub scopes: Vec<String>,
     /// RFC 3339 UTC.
     pub created_at: Option<String>,

@@ -122,7 +122,7 @@ pub enum LoadError {
     #[error("cannot set up the WebAssembly engine: {0}")]
     Engine(String),
     /// The plugin file could not be read.
-    #[error("cannot read plugin {path}: {source}")]
+    #[error("cannot read plugin {path}")]
     Read {
         /// File.
         path: PathBuf,

@@ -19,7 +19,7 @@ use crate::scan::{TenantScan, now_rfc3339};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite said no.
-    #[error("inventory store {path}: {source}")]
+    #[error("inventory store {path}")]
     Sqlite {
         /// Database file.
         path: String,
@@ -39,6 +39,16 @@ pub enum StoreError {
         /// Ours.
         supported: i64,
     },
+    /// One scan named a tenant twice.
+    #[error(
+        "inventory store {path}: tenant `{tenant}` appears twice in one scan; scan each tenant once"
+    )]
+    DuplicateTenant {
+        /// Database file.
+        path: String,
+        /// The tenant.
+        tenant: String,
+    },
     /// A stored record does not parse.
     #[error("inventory store {path}: a stored grant is corrupt: {reason}")]
     Corrupt {
@@ -48,7 +58,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The directory for the database could not be created.
-    #[error("cannot create the directory for {path}: {source}")]
+    #[error("cannot create the directory for {path}")]
     Dir {
         /// Database file.
         path: String,
@@ -177,8 +187,15 @@ impl Store {
         Ok(())
     }
 
-    /// Records a scan of some tenants, all or nothing.
+    /// Records a scan of some tenants, all or nothing. Each tenant may appear once.
     pub fn record_scan(&mut self, scans: &[TenantScan]) -> Result<Recorded, StoreError> {
+        let mut names = std::collections::HashSet::new();
+        if let Some(dup) = scans.iter().find(|s| !names.insert(s.tenant.as_str())) {
+            return Err(StoreError::DuplicateTenant {
+                path: self.path.clone(),
+                tenant: dup.tenant.clone(),
+            });
+        }
         let path = self.path.clone();
         let wrap = |source| StoreError::Sqlite {
             path: path.clone(),

@@ -85,24 +85,38 @@ async fn partial_and_interrupted_scans_never_remove_anything() {
     }
     assert_eq!(counts(), (2, 1));
 
-    // A recording that fails midway leaves the previous state. The same tenant twice
-    // in one recording violates the per-scan tenant key *after* the first copy's
-    // grants were written and its missing grants marked removed; the transaction
-    // must roll all of that back.
+    // A recording that fails midway leaves the previous state. A trigger stands in
+    // for a crash: it aborts the insert of the *second* tenant, after the first
+    // tenant's grants were written and its missing grants marked removed; the
+    // transaction must roll all of that back.
     let mut shrunk = good.clone();
     for s in &mut shrunk {
         s.grants.truncate(s.grants.len() / 2);
     }
-    let mut doomed = shrunk.clone();
-    doomed.push(shrunk[0].clone());
+    let second = shrunk[1].tenant.clone();
+    let db = rusqlite::Connection::open(f.path("inventory.db"))
+        .unwrap_or_else(|e| panic!("second connection: {e}"));
+    db.execute_batch(&format!(
+        "CREATE TRIGGER crash_midway BEFORE INSERT ON tenant_scans WHEN NEW.tenant = '{second}'
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"
+    ))
+    .unwrap_or_else(|e| panic!("trigger: {e}"));
     let err = store
-        .record_scan(&doomed)
+        .record_scan(&shrunk)
         .err()
-        .map(|e| e.to_string())
-        .unwrap_or_else(|| panic!("a tenant recorded twice in one scan is refused"));
+        .map(|e| grantscope::error_chain(&e))
+        .unwrap_or_else(|| panic!("the injected failure must fail the recording"));
+    assert!(err.contains("injected failure"), "{err}");
+    db.execute_batch("DROP TRIGGER crash_midway")
+        .unwrap_or_else(|e| panic!("drop trigger: {e}"));
+    drop(db);
+    // A tenant named twice in one recording is refused before anything is written.
+    let mut doubled = shrunk.clone();
+    doubled.push(shrunk[0].clone());
+    let err = store.record_scan(&doubled).err().map(|e| e.to_string());
     assert!(
-        err.contains("UNIQUE"),
-        "failed on the duplicate tenant: {err}"
+        err.as_deref().is_some_and(|e| e.contains("appears twice")),
+        "{err:?}"
     );
     let after = by_id(&store.live_grants().unwrap_or_else(|e| panic!("{e}")));
     assert_same_records("after a failed recording", &after, &live);

@@ -458,7 +458,13 @@ impl GithubState {
                 let (kind, app_id, app_name) = c.kind.truth_app();
                 out.push(TruthGrant {
                     kind: kind.to_owned(),
-                    scopes: c.scopes.iter().map(|s| (*s).to_owned()).collect(),
+                    // Normalized records carry scopes sorted and without repeats.
+                    scopes: {
+                        let mut s: Vec<String> = c.scopes.iter().map(|s| (*s).to_owned()).collect();
+                        s.sort();
+                        s.dedup();
+                        s
+                    },
                     created_at: Some(c.authorized_at.rfc3339()),
                     last_used_at: c.accessed_at.map(Stamp::rfc3339),
                     vendor: c.vendor.map(str::to_owned),

@@ -98,7 +98,12 @@ async fn scan(h: &Harness, org: &str) -> Vec<TruthGrant> {
             other => panic!("unknown credential type {other}"),
         };
         out.push(TruthGrant {
-            scopes: strings(&c["scopes"]),
+            scopes: {
+                let mut s = strings(&c["scopes"]);
+                s.sort();
+                s.dedup();
+                s
+            },
             created_at: opt_time(&c["credential_authorized_at"]),
             last_used_at: opt_time(&c["credential_accessed_at"]),
             ..grant(

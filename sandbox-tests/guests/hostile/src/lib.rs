@@ -5,6 +5,9 @@
 //! `attributes` hold the evidence (`outcome`, `observed`). The sandbox tests in
 //! `sandbox-tests/tests/it` assert that the host refused, contained or survived it.
 
+// Natively (for `cargo test --workspace`) nothing is exported, so nothing is used.
+#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+
 use grantscope_connector_sdk::bindings::grantscope::connector::egress;
 use grantscope_connector_sdk::bindings::grantscope::connector::types::{EgressError, Request};
 use grantscope_connector_sdk::{
