@@ -104,7 +104,7 @@ pub struct GrantRecord {
     pub vendor: Option<String>,
     /// Blast-radius score, once scored.
     #[serde(default)]
-    pub score: Option<serde_json::Value>,
+    pub score: Option<Score>,
     /// How to revoke it, when an API can.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revocation: Option<RevocationTarget>,
@@ -114,6 +114,45 @@ pub struct GrantRecord {
     /// What the record cannot say, in plain sentences.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// Blast-radius tier, lowest first (so `>=` compares severity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    /// Little reach.
+    Low,
+    /// Worth a review.
+    Medium,
+    /// Cut soon.
+    High,
+    /// Cut first.
+    Critical,
+}
+
+/// One reason a grant scored what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Factor {
+    /// Stable factor id, e.g. `capability`, `privilege`, `reach`.
+    pub factor: String,
+    /// Points it added (or, for a mitigating factor, removed).
+    pub points: i32,
+    /// One plain sentence.
+    pub detail: String,
+    /// Framework controls it relates to (e.g. `OWASP-NHI3`, `NIST-CSF-2.0 PR.AA-05`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<String>,
+}
+
+/// A grant's blast-radius score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Score {
+    /// 0–100.
+    pub value: u8,
+    /// Tier from the value's thresholds.
+    pub tier: Tier,
+    /// The factors that produced it, largest first.
+    pub factors: Vec<Factor>,
 }
 
 /// The key the checks compare inventories by.
