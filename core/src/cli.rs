@@ -66,9 +66,26 @@ enum Command {
     Sim(SimArgs),
     /// No credentials needed: simulate, scan and summarise.
     Demo(DemoArgs),
+    /// New, removed and widened grants between two scans (default: the last two).
+    Diff(DiffArgs),
     /// Inspect connector plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// The earlier scan id.
+    #[arg(requires = "to")]
+    from: Option<i64>,
+    /// The later scan id.
+    to: Option<i64>,
+    /// List the recorded scans instead.
+    #[arg(long, conflicts_with = "from")]
+    list: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +207,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Scan(args) => scan(cli.db, args).await,
         Command::Sim(args) => sim(args).await,
         Command::Demo(args) => demo(cli.db, args).await,
+        Command::Diff(args) => diff(cli.db, &args),
         Command::Plugins(cmd) => plugins(cmd).await,
     }
 }
@@ -414,6 +432,110 @@ impl Progress for Logged {
             "tenant scanned"
         );
     }
+}
+
+fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
+    let path = store_path(db, None)?;
+    if !path.exists() {
+        bail!(
+            "no inventory at {}: run `grantscope scan` first (or pass --db)",
+            path.display()
+        );
+    }
+    let store = Store::open(&path)?;
+    let scans = store.scans()?;
+    let mut out = std::io::stdout().lock();
+    if args.list {
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &scans)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{:>6}  {:<21} {:>7} {:>8}  status",
+                "scan", "finished", "grants", "failures"
+            )?;
+            for s in &scans {
+                writeln!(
+                    out,
+                    "{:>6}  {:<21} {:>7} {:>8}  {}",
+                    s.id,
+                    s.finished_at,
+                    s.grants,
+                    s.failures,
+                    if s.complete { "complete" } else { "partial" }
+                )?;
+            }
+        }
+        return Ok(EXIT_OK);
+    }
+    let (from, to) = match (args.from, args.to) {
+        (Some(a), Some(b)) => (a, b),
+        _ => match scans.as_slice() {
+            [.., a, b] => (a.id, b.id),
+            _ => bail!(
+                "{} scan(s) recorded in {}; diff needs two: run `grantscope scan` again",
+                scans.len(),
+                path.display()
+            ),
+        },
+    };
+    let d = store.diff(from, to)?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &d)?;
+        writeln!(out)?;
+        return Ok(EXIT_OK);
+    }
+    let line = |g: &GrantRecord| {
+        format!(
+            "{}  {} → {} {}  [{}]",
+            g.id,
+            g.app.name,
+            serde_json::to_value(g.principal.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            g.principal.id,
+            g.scopes.join(", ")
+        )
+    };
+    writeln!(out, "scan {from} → scan {to}")?;
+    writeln!(out, "\nnew grants ({}):", d.added.len())?;
+    for g in &d.added {
+        writeln!(out, "  + {}", line(g))?;
+    }
+    writeln!(out, "\nremoved grants ({}):", d.removed.len())?;
+    for g in &d.removed {
+        writeln!(out, "  - {}", line(g))?;
+    }
+    writeln!(out, "\nscopes changed ({}):", d.changed.len())?;
+    for c in &d.changed {
+        let mut delta: Vec<String> = c.gained.iter().map(|s| format!("+{s}")).collect();
+        delta.extend(c.lost.iter().map(|s| format!("-{s}")));
+        let widened = if c.gained.is_empty() { "" } else { "  WIDENED" };
+        writeln!(
+            out,
+            "  ~ {}  {}  {}{widened}",
+            c.grant.id,
+            c.grant.app.name,
+            delta.join(" ")
+        )?;
+    }
+    if !d.partial.is_empty() {
+        writeln!(
+            out,
+            "\nnot counted as removed (the later scan of these tenants was partial): {}",
+            d.partial.join(", ")
+        )?;
+    }
+    if !d.not_compared.is_empty() {
+        writeln!(
+            out,
+            "not compared (not in the earlier scan): {}",
+            d.not_compared.join(", ")
+        )?;
+    }
+    Ok(EXIT_OK)
 }
 
 async fn sim(args: SimArgs) -> Result<u8> {

@@ -8,9 +8,11 @@
 //! - The schema is versioned (`PRAGMA user_version`) and migrated forward in order.
 //! - Records hold no secrets: they are built from guest output, which never had any.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 use crate::model::GrantRecord;
 use crate::scan::{TenantScan, now_rfc3339};
@@ -48,6 +50,14 @@ pub enum StoreError {
         path: String,
         /// The tenant.
         tenant: String,
+    },
+    /// No scan with this id.
+    #[error("inventory store {path} has no scan {scan}; `grantscope diff --list` shows the scans")]
+    NoSuchScan {
+        /// Database file.
+        path: String,
+        /// The id asked for.
+        scan: i64,
     },
     /// A stored record does not parse.
     #[error("inventory store {path}: a stored grant is corrupt: {reason}")]
@@ -115,6 +125,53 @@ CREATE TABLE scan_grants (
 pub struct Store {
     conn: Connection,
     path: String,
+}
+
+/// One recorded scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanSummary {
+    /// Scan id (for `grantscope diff`).
+    pub id: i64,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC.
+    pub finished_at: String,
+    /// Every tenant complete.
+    pub complete: bool,
+    /// Grants seen.
+    pub grants: u64,
+    /// Failures recorded.
+    pub failures: u64,
+}
+
+/// A grant whose scopes changed between two scans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScopeChange {
+    /// The grant as the later scan saw it.
+    pub grant: GrantRecord,
+    /// Scopes it gained (widened).
+    pub gained: Vec<String>,
+    /// Scopes it lost (narrowed).
+    pub lost: Vec<String>,
+}
+
+/// What changed between two scans.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ScanDiff {
+    /// The earlier scan.
+    pub from: i64,
+    /// The later scan.
+    pub to: i64,
+    /// Grants the later scan saw and the earlier did not.
+    pub added: Vec<GrantRecord>,
+    /// Grants the earlier scan saw and the later, complete scan of their tenant did not.
+    pub removed: Vec<GrantRecord>,
+    /// Grants whose scopes changed.
+    pub changed: Vec<ScopeChange>,
+    /// Tenants whose later scan was partial: absences there are not removals.
+    pub partial: Vec<String>,
+    /// Tenants scanned only in the later scan.
+    pub not_compared: Vec<String>,
 }
 
 /// What recording a scan changed.
@@ -300,6 +357,121 @@ impl Store {
                     reason: e.to_string(),
                 })?,
             );
+        }
+        Ok(out)
+    }
+
+    /// Every recorded scan, oldest first.
+    pub fn scans(&self) -> Result<Vec<ScanSummary>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, started_at, finished_at, complete, grants, failures FROM scans ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ScanSummary {
+                    id: r.get(0)?,
+                    started_at: r.get(1)?,
+                    finished_at: r.get(2)?,
+                    complete: r.get(3)?,
+                    grants: r.get::<_, i64>(4)? as u64,
+                    failures: r.get::<_, i64>(5)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// What changed between two recorded scans: grants new in `b`, grants gone in
+    /// `b`, and grants whose scopes grew or shrank. Only tenants scanned in both are
+    /// compared, and a grant counts as removed only when `b`'s scan of its tenant was
+    /// complete — a partial scan proves nothing about absence.
+    pub fn diff(&self, a: i64, b: i64) -> Result<ScanDiff, StoreError> {
+        let tenants = |scan: i64| -> Result<BTreeMap<String, bool>, StoreError> {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT tenant, complete FROM tenant_scans WHERE scan_id = ?1")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(params![scan], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+                })
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        };
+        let (ta, tb) = (tenants(a)?, tenants(b)?);
+        for (scan, t) in [(a, &ta), (b, &tb)] {
+            if t.is_empty() {
+                return Err(StoreError::NoSuchScan {
+                    path: self.path.clone(),
+                    scan,
+                });
+            }
+        }
+        let (ga, gb) = (self.scan_records(a)?, self.scan_records(b)?);
+        let mut diff = ScanDiff {
+            from: a,
+            to: b,
+            ..ScanDiff::default()
+        };
+        for (tenant, complete_b) in &tb {
+            if !ta.contains_key(tenant) {
+                diff.not_compared.push(tenant.clone());
+                continue;
+            }
+            if !complete_b {
+                diff.partial.push(tenant.clone());
+            }
+        }
+        for (id, new) in &gb {
+            if !ta.contains_key(&new.tenant) {
+                continue;
+            }
+            match ga.get(id) {
+                None => diff.added.push(new.clone()),
+                Some(old) => {
+                    let before: BTreeSet<&String> = old.scopes.iter().collect();
+                    let after: BTreeSet<&String> = new.scopes.iter().collect();
+                    let gained: Vec<String> =
+                        after.difference(&before).map(|s| (*s).clone()).collect();
+                    let lost: Vec<String> =
+                        before.difference(&after).map(|s| (*s).clone()).collect();
+                    if !gained.is_empty() || !lost.is_empty() {
+                        diff.changed.push(ScopeChange {
+                            grant: new.clone(),
+                            gained,
+                            lost,
+                        });
+                    }
+                }
+            }
+        }
+        for (id, old) in &ga {
+            if tb.get(&old.tenant) == Some(&true) && !gb.contains_key(id) {
+                diff.removed.push(old.clone());
+            }
+        }
+        Ok(diff)
+    }
+
+    fn scan_records(&self, scan: i64) -> Result<BTreeMap<String, GrantRecord>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT grant_id, record FROM scan_grants WHERE scan_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![scan], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (id, text) = row.map_err(|e| self.err(e))?;
+            let record = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
+            out.insert(id, record);
         }
         Ok(out)
     }

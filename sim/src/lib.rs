@@ -234,6 +234,7 @@ impl Simulator {
         let app = Router::new()
             .route("/_sim/stats", get(sim_stats))
             .route("/_sim/truth", get(sim_truth))
+            .route("/_sim/mutate", axum::routing::post(sim_mutate))
             .merge(github::router(shared.clone()))
             .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -285,6 +286,31 @@ async fn sim_stats(State(sim): State<Arc<Shared>>) -> Response {
 async fn sim_truth(State(sim): State<Arc<Shared>>) -> Response {
     let truth = truth_of(&sim.github.state());
     axum::Json(truth).into_response()
+}
+
+/// `POST /_sim/mutate` `{"seed", "add", "remove", "widen"}`: changes the main tenant
+/// the way real organisations drift, and answers with what changed (normalized grant
+/// ids), so a test can check that a rescan and `grantscope diff` see exactly that.
+async fn sim_mutate(State(sim): State<Arc<Shared>>, body: axum::body::Bytes) -> Response {
+    let req: github::MutationRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({ "message": format!("bad mutation: {e}") })),
+            )
+                .into_response();
+        }
+    };
+    if req.add.max(req.remove).max(req.widen) > github::MAX_CHANGES {
+        return (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({ "message": format!("at most {} changes of each kind", github::MAX_CHANGES) })),
+        )
+            .into_response();
+    }
+    let changed: github::Mutation = sim.github.state().mutate(&req);
+    axum::Json(changed).into_response()
 }
 
 /// A simulator serving on loopback. Dropping it stops the server; prefer

@@ -4,6 +4,7 @@
 //! directory, and compares what the host found with the simulator's ground truth.
 
 mod command_line;
+mod diffs;
 mod inventory;
 mod revocation;
 mod scanning;

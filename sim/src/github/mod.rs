@@ -7,6 +7,7 @@ mod auth;
 mod catalog;
 mod handlers;
 mod model;
+mod mutate;
 mod page;
 mod render;
 
@@ -29,6 +30,7 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 pub(crate) use model::{AUDITOR_APP_ID, GithubState, IdPool, VendorApps};
+pub(crate) use mutate::{MAX_CHANGES, Mutation, MutationRequest};
 
 use crate::Shared;
 use crate::faults::FaultKind;
