@@ -545,6 +545,9 @@ async fn sim(args: SimArgs) -> Result<u8> {
         faults: args.faults,
         listen: args.listen,
     };
+    // Caught before the address is announced, so a supervisor that stops us as
+    // soon as it reads the line still gets a clean shutdown.
+    let signal = grantscope_sim::ShutdownSignal::install()?;
     let sim = grantscope_sim::Simulator::new(opts)?.start().await?;
     if let Some(path) = &args.write_config {
         sim.write_config(path)?;
@@ -554,7 +557,7 @@ async fn sim(args: SimArgs) -> Result<u8> {
     }
     println!("grantscope-sim listening on {}", sim.base_url());
     let _ = std::io::stdout().flush();
-    sim.serve_until_signal().await?;
+    sim.serve_until(signal).await?;
     Ok(EXIT_OK)
 }
 

@@ -415,10 +415,10 @@ impl RunningSim {
         }
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then shuts down. What `grantscope-sim` and
+    /// Serves until `signal` fires, then shuts down. What `grantscope-sim` and
     /// `grantscope sim` do after printing their address.
-    pub async fn serve_until_signal(self) -> Result<(), SimError> {
-        let result = shutdown_signal().await;
+    pub async fn serve_until(self, signal: ShutdownSignal) -> Result<(), SimError> {
+        let result = signal.wait().await;
         self.shutdown().await;
         result
     }
@@ -432,20 +432,49 @@ impl Drop for RunningSim {
     }
 }
 
-/// Resolves on Ctrl-C or (on Unix) SIGTERM.
-pub async fn shutdown_signal() -> Result<(), SimError> {
+/// Ctrl-C and (on Unix) SIGTERM, caught from the moment this is installed.
+///
+/// Install it before announcing the address: a supervisor that reads the "listening
+/// on" line and stops the process at once must get a clean shutdown, not the default
+/// signal action.
+pub struct ShutdownSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(SimError::Signal)?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.map_err(SimError::Signal),
-            _ = term.recv() => Ok(()),
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Registers the handlers now.
+    pub fn install() -> Result<Self, SimError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate()).map_err(SimError::Signal)?,
+                interrupt: signal(SignalKind::interrupt()).map_err(SimError::Signal)?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(SimError::Signal)
+
+    /// Resolves when a signal arrives.
+    pub async fn wait(mut self) -> Result<(), SimError> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => Ok(()),
+                _ = self.interrupt.recv() => Ok(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            tokio::signal::ctrl_c().await.map_err(SimError::Signal)
+        }
     }
 }
 

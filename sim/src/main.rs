@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use grantscope_sim::{SimError, SimOptions, Simulator};
+use grantscope_sim::{ShutdownSignal, SimError, SimOptions, Simulator};
 
 /// Serve simulated SaaS provider APIs (GitHub) with synthetic tenants on loopback.
 #[derive(Debug, Parser)]
@@ -66,6 +66,8 @@ async fn run(cli: Cli) -> Result<(), SimError> {
         faults: cli.faults,
         listen: cli.listen,
     };
+    // Caught before the address is announced: see `ShutdownSignal`.
+    let signal = ShutdownSignal::install()?;
     let running = Simulator::new(opts)?.start().await?;
     if let Some(path) = &cli.write_config {
         running.write_config(path)?;
@@ -74,5 +76,5 @@ async fn run(cli: Cli) -> Result<(), SimError> {
         running.write_truth(path)?;
     }
     println!("grantscope-sim listening on {}", running.base_url());
-    running.serve_until_signal().await
+    running.serve_until(signal).await
 }
