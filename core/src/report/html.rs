@@ -1,0 +1,430 @@
+//! One self-contained HTML page: header, scan status, tier counts, three SVG
+//! charts and a sortable, filterable table of every grant shown.
+//!
+//! - **Offline and sealed.** Style and script are inline; charts are SVG drawn
+//!   here; there is no external reference of any kind. The Content-Security-Policy
+//!   says so to the browser as well (`default-src 'none'`), so even a mistake here
+//!   could not make the page fetch anything.
+//! - **Hostile data.** Every piece of grant data goes through [`esc`], in text and
+//!   in attributes (always double-quoted). The script reads the table's text and
+//!   never writes HTML.
+//! - **Stable hooks** (tests and users rely on them): `#grants-table` (one
+//!   `tbody` row per grant, `data-id`, `data-tier`), `#filter`, the tier
+//!   checkboxes `input[data-tier]`, and `svg[data-chart=tier-by-vendor |
+//!   top-blast-radius | stale-by-age]`. The table state can be set from the URL
+//!   fragment: `#q=text&tiers=critical,high&sort=score&dir=desc`.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use super::{
+    ReportError, SLOTS, View, charts, clip, days_since, factors_of, plural, slot, vendor_of,
+    wire_name,
+};
+use crate::model::GrantRecord;
+
+const STYLE: &str = include_str!("assets/report.css");
+const SCRIPT: &str = include_str!("assets/report.js");
+
+/// The page's Content-Security-Policy: nothing may be fetched; only the inline
+/// style and script run, and images only from `data:` URLs.
+pub(super) const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+
+/// Escapes text for HTML content and double- or single-quoted attributes.
+pub(super) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    // Built in memory: the page is a few hundred bytes per grant, and `fmt::Write`
+    // on a String cannot fail, which keeps the builders below free of `?`.
+    let mut page = String::with_capacity(16 * 1024 + view.grants.len() * 1200);
+    head(&mut page, view);
+    header(&mut page, view);
+    charts_section(&mut page, view);
+    table(&mut page, view);
+    let _ = write!(
+        page,
+        "<footer>grantscope {} · blast radius = sum of grant scores · this file is self-contained and works offline</footer>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        esc(&view.meta.tool_version)
+    );
+    out.write_all(page.as_bytes())?;
+    Ok(())
+}
+
+fn head(page: &mut String, view: &View<'_>) {
+    let _ = write!(
+        page,
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="grantscope {version}">
+<title>{title}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+"#,
+        version = esc(&view.meta.tool_version),
+        title = esc(view.title()),
+    );
+}
+
+/// `2025-06-01T12:00:00Z` → `2025-06-01 12:00 UTC`, for reading; other text as is.
+fn readable_time(rfc3339: &str) -> String {
+    match rfc3339.split_once('T') {
+        Some((date, time)) if time.ends_with('Z') => match time.get(..5) {
+            Some(hh_mm) => format!("{date} {hh_mm} UTC"),
+            None => rfc3339.to_owned(),
+        },
+        _ => rfc3339.to_owned(),
+    }
+}
+
+fn header(page: &mut String, view: &View<'_>) {
+    let _ = writeln!(
+        page,
+        r#"<header><h1>{}</h1><p class="meta">Generated <time datetime="{at}">{}</time> · grantscope {} · {}{}</p></header>"#,
+        esc(view.title()),
+        esc(&readable_time(&view.generated_at)),
+        esc(&view.meta.tool_version),
+        plural(view.grants.len(), "grant", "grants"),
+        view.filter_note()
+            .map_or(String::new(), |n| format!(" ({})", esc(&n))),
+        at = esc(&view.generated_at),
+    );
+    let partial = view.partial();
+    if !partial.is_empty() {
+        let names: Vec<String> = partial
+            .iter()
+            .map(|t| format!("<b>{}</b> ({})", esc(&t.tenant), esc(&t.provider)))
+            .collect();
+        let _ = writeln!(
+            page,
+            r#"<div class="alert" role="alert"><strong>Partial scan.</strong> {} of {} did not finish: {}. Grants of {} may be missing from this report.</div>"#,
+            plural(partial.len(), "tenant", "tenants"),
+            view.meta.tenants.len(),
+            names.join(", "),
+            if partial.len() == 1 {
+                "this tenant"
+            } else {
+                "these tenants"
+            }
+        );
+    }
+    if !view.meta.tenants.is_empty() {
+        page.push_str(r#"<ul class="tenants" aria-label="Tenants">"#);
+        for t in &view.meta.tenants {
+            let grants = view.grants.iter().filter(|g| g.tenant == t.tenant).count();
+            let scanned = t
+                .last_scan_at
+                .as_deref()
+                .map_or("never scanned".to_owned(), |s| {
+                    format!("scanned {}", readable_time(s))
+                });
+            let (class, status) = if t.complete {
+                ("ok", "complete")
+            } else {
+                ("partial", "⚠ PARTIAL scan")
+            };
+            let _ = write!(
+                page,
+                r#"<li class="{class}"><b>{}</b> · {} · {} · {} · {status}</li>"#,
+                esc(&t.tenant),
+                esc(&t.provider),
+                plural(grants, "grant", "grants"),
+                esc(&scanned),
+            );
+        }
+        page.push_str("</ul>\n");
+    }
+    page.push_str(r#"<section class="cards" aria-label="Grants by tier">"#);
+    for (name, n) in SLOTS.iter().zip(view.slots) {
+        let _ = write!(
+            page,
+            r#"<div class="card {name}"><b>{n}</b><span>{name}</span></div>"#
+        );
+    }
+    page.push_str("</section>\n");
+}
+
+fn charts_section(page: &mut String, view: &View<'_>) {
+    page.push_str(r#"<ul class="legend" aria-label="Tier colours">"#);
+    for (name, colour) in SLOTS.iter().zip(charts::COLOURS) {
+        let _ = write!(
+            page,
+            r#"<li><i style="background:{colour}"></i>{name}</li>"#
+        );
+    }
+    page.push_str("</ul>\n<section class=\"charts\">\n");
+    page.push_str(
+        "<figure><figcaption>Grants by tier per vendor<small>Most severe first; vendor “unmapped” = app not mapped to a vendor yet</small></figcaption>",
+    );
+    charts::tier_by_vendor(page, &view.grants);
+    page.push_str("</figure>\n<figure><figcaption>Top vendors and apps by blast radius<small>Σ = sum of grant scores; colour = worst tier</small></figcaption>");
+    charts::top_blast_radius(page, &view.grants);
+    page.push_str("</figure>\n<figure><figcaption>Stale grants: days since last use<small>Measured from the report time; never used = no use recorded</small></figcaption>");
+    charts::stale_by_age(page, &view.grants, view.meta.generated_at);
+    page.push_str("</figure>\n</section>\n");
+}
+
+/// Table columns: key (for the URL fragment), heading, numeric sort.
+const COLUMNS: [(&str, &str, bool); 10] = [
+    ("score", "Score", true),
+    ("tier", "Tier", true),
+    ("app", "App", false),
+    ("vendor", "Vendor", false),
+    ("principal", "Principal", false),
+    ("kind", "Kind", false),
+    ("tenant", "Tenant", false),
+    ("scopes", "Scopes", true),
+    ("last-used", "Last used", false),
+    ("factors", "Factors", false),
+];
+
+fn table(page: &mut String, view: &View<'_>) {
+    let total = view.grants.len();
+    page.push_str(
+        r#"<section aria-labelledby="grants-heading"><h2 id="grants-heading">Grants</h2>"#,
+    );
+    page.push_str(r#"<div class="controls"><input id="filter" type="search" placeholder="Filter by app, vendor, principal, tenant, scope, factor…" aria-label="Filter grants" autocomplete="off"><fieldset class="tiers"><legend hidden>Tiers</legend>"#);
+    for name in SLOTS {
+        let _ = write!(
+            page,
+            r#"<label><input type="checkbox" data-tier="{name}" checked> {name}</label>"#
+        );
+    }
+    let _ = write!(
+        page,
+        r#"</fieldset><span class="count">Showing <b id="shown">{total}</b> of {total}</span></div>
+<noscript><p class="sub">Sorting and filtering need JavaScript; the table below is complete without it.</p></noscript>
+<div class="wrap"><table id="grants-table"><thead><tr>"#
+    );
+    for (i, (key, heading, numeric)) in COLUMNS.iter().enumerate() {
+        let _ = write!(
+            page,
+            r#"<th scope="col" data-key="{key}"{}{}><button type="button">{heading}</button></th>"#,
+            if *numeric { r#" data-type="num""# } else { "" },
+            // The rows arrive sorted by score, largest first.
+            if i == 0 {
+                r#" aria-sort="descending""#
+            } else {
+                ""
+            },
+        );
+    }
+    page.push_str("</tr></thead>\n<tbody>\n");
+    for (i, g) in view.grants.iter().enumerate() {
+        row(page, i, g, view);
+    }
+    page.push_str("</tbody></table></div></section>\n");
+}
+
+fn row(page: &mut String, i: usize, g: &GrantRecord, view: &View<'_>) {
+    let tier = SLOTS[slot(g)];
+    let _ = write!(
+        page,
+        r#"<tr data-i="{i}" data-tier="{tier}" data-id="{}">"#,
+        esc(&g.id)
+    );
+    // Score and tier; an unscored grant sorts below every score.
+    match &g.score {
+        Some(s) => {
+            let _ = write!(page, r#"<td class="num" data-v="{0}">{0}</td>"#, s.value);
+        }
+        None => page.push_str(r#"<td class="num" data-v="-1">–</td>"#),
+    }
+    let _ = write!(
+        page,
+        r#"<td class="nw" data-v="{}"><span class="badge {tier}">{tier}</span></td>"#,
+        SLOTS.len() - 1 - slot(g)
+    );
+    let _ = write!(
+        page,
+        r#"<td>{}<div class="sub">{}</div></td>"#,
+        esc(&g.app.name),
+        esc(&clip(&g.app.id, 60))
+    );
+    match &g.vendor {
+        Some(v) => {
+            let _ = write!(page, "<td>{}</td>", esc(v));
+        }
+        None => {
+            let _ = write!(
+                page,
+                r#"<td data-v=""><span class="sub">{}</span></td>"#,
+                esc(vendor_of(g))
+            );
+        }
+    }
+    let principal = g.principal.display.as_deref().unwrap_or(&g.principal.id);
+    let _ = write!(
+        page,
+        r#"<td>{}<div class="sub">{}</div></td>"#,
+        esc(principal),
+        wire_name(g.principal.kind)
+    );
+    let _ = write!(
+        page,
+        r#"<td class="nw">{}</td>"#,
+        wire_name(g.kind).replace('_', " ")
+    );
+    let _ = write!(
+        page,
+        r#"<td>{}<div class="sub">{}</div></td>"#,
+        esc(&g.tenant),
+        esc(&g.provider)
+    );
+    scopes(page, &g.scopes);
+    last_used(page, g, view);
+    factors(page, g);
+    page.push_str("</tr>\n");
+}
+
+fn scopes(page: &mut String, scopes: &[String]) {
+    let _ = write!(page, r#"<td data-v="{}">"#, scopes.len());
+    let codes: String = scopes
+        .iter()
+        .map(|s| format!("<code>{}</code> ", esc(s)))
+        .collect();
+    match scopes.len() {
+        0 => page.push_str(r#"<span class="sub">none</span>"#),
+        1 | 2 => page.push_str(codes.trim_end()),
+        n => {
+            let _ = write!(
+                page,
+                "<details><summary>{n} scopes</summary>{}</details>",
+                codes.trim_end()
+            );
+        }
+    }
+    page.push_str("</td>");
+}
+
+fn last_used(page: &mut String, g: &GrantRecord, view: &View<'_>) {
+    match &g.last_used_at {
+        None => page.push_str(r#"<td class="nw" data-v=""><span class="sub">never</span></td>"#),
+        Some(t) => {
+            let date = t.split_once('T').map_or(t.as_str(), |(d, _)| d);
+            let age = days_since(t, view.meta.generated_at).map_or(String::new(), |d| {
+                format!(r#"<div class="sub">{d} d ago</div>"#)
+            });
+            let _ = write!(
+                page,
+                r#"<td class="nw" data-v="{}" title="{}">{}{age}</td>"#,
+                esc(t),
+                esc(t),
+                esc(date)
+            );
+        }
+    }
+}
+
+fn factors(page: &mut String, g: &GrantRecord) {
+    let factors = factors_of(g);
+    let Some(top) = factors.first() else {
+        let what = if g.score.is_some() {
+            "no factors"
+        } else {
+            "unscored"
+        };
+        let _ = write!(page, r#"<td><span class="sub">{what}</span></td>"#);
+        return;
+    };
+    let more = if factors.len() > 1 {
+        format!(r#" <span class="sub">+{} more</span>"#, factors.len() - 1)
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        page,
+        r#"<td><details><summary>{} {:+}{more}</summary><ol>"#,
+        esc(&top.factor),
+        top.points
+    );
+    for f in &factors {
+        let controls = if f.controls.is_empty() {
+            String::new()
+        } else {
+            format!(
+                r#" <span class="ctl">{}</span>"#,
+                esc(&f.controls.join(", "))
+            )
+        };
+        let _ = write!(
+            page,
+            r#"<li><span class="pts">{:+}</span> <b>{}</b>: {}{controls}</li>"#,
+            f.points,
+            esc(&f.factor),
+            esc(&f.detail)
+        );
+    }
+    page.push_str("</ol></details></td>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{grant, now};
+    use super::super::*;
+    use super::esc;
+
+    fn page(grants: &[GrantRecord]) -> String {
+        let mut out = Vec::new();
+        let r = render(
+            Format::Html,
+            grants,
+            &ReportMeta::new(now()),
+            &ReportOptions::default(),
+            &mut out,
+        );
+        assert!(r.is_ok(), "{r:?}");
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn escaping_covers_text_and_attributes() {
+        assert_eq!(
+            esc(r#"<a href='x'>"&"</a>"#),
+            "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn a_hostile_app_name_is_text() {
+        let mut g = grant("x\"><script>", "<script>alert(1)</script>", None);
+        g.vendor = Some("<img src=x onerror=alert(2)>".into());
+        let html = page(&[g]);
+        assert!(!html.contains("<script>alert(1)"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains(r#"data-id="x&quot;&gt;&lt;script&gt;""#));
+        assert_eq!(html.matches("<script>").count(), 1, "only our own script");
+    }
+
+    #[test]
+    fn an_empty_report_still_has_its_charts_and_table() {
+        let html = page(&[]);
+        for chart in ["tier-by-vendor", "top-blast-radius", "stale-by-age"] {
+            assert!(
+                html.contains(&format!(r#"data-chart="{chart}""#)),
+                "{chart}"
+            );
+        }
+        assert!(html.contains(r#"<table id="grants-table">"#));
+        assert!(!html.contains("<rect"));
+    }
+}

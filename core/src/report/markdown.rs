@@ -1,0 +1,274 @@
+//! Markdown for a ticket: summary, the top grants, blast radius by vendor and app.
+//!
+//! Grant data is escaped so that it reads as text in any CommonMark renderer: a
+//! backslash before the punctuation that could start markup (links, images, HTML,
+//! emphasis, code) and before `|`, which would split a table cell; line breaks and
+//! other control characters become a space, since a newline ends a table row.
+
+use std::io::Write;
+
+use super::{
+    AGE_BUCKETS, AGE_UNREADABLE, Group, ReportError, SLOTS, SlotCounts, View, age_bucket, apps,
+    counts_by, factors_of, plural, slot, vendor_of, vendors, wire_name,
+};
+
+/// How many vendors the blast-radius section lists, and apps under each.
+const VENDORS_LISTED: usize = 25;
+const APPS_PER_VENDOR: usize = 5;
+
+pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    header(view, out)?;
+    summary(view, out)?;
+    top(view, out)?;
+    blast_radius(view, out)?;
+    Ok(())
+}
+
+/// Escapes grant data for a Markdown table cell or a list line.
+pub(super) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last_space = false;
+    for c in s.chars() {
+        match c {
+            c if c.is_control() => {
+                // Line breaks end a table row, tabs and other controls garble
+                // it: one space for any run of them (a CRLF gives one, not two).
+                if !last_space {
+                    out.push(' ');
+                }
+                last_space = true;
+                continue;
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '#' | '!' | '&' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        last_space = false;
+    }
+    out
+}
+
+fn header(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    writeln!(out, "# {}\n", esc(view.title()))?;
+    write!(
+        out,
+        "Generated {} by grantscope {} · {}",
+        view.generated_at,
+        esc(&view.meta.tool_version),
+        plural(view.grants.len(), "grant", "grants")
+    )?;
+    if let Some(note) = view.filter_note() {
+        write!(out, " ({note})")?;
+    }
+    writeln!(out, "\n")?;
+    let partial = view.partial();
+    if !partial.is_empty() {
+        writeln!(
+            out,
+            "> **Warning: partial scan.** {} of {} did not finish; grants may be missing from this report:",
+            plural(partial.len(), "tenant", "tenants"),
+            view.meta.tenants.len()
+        )?;
+        for t in &partial {
+            writeln!(
+                out,
+                "> - {} ({}), last scan {}",
+                esc(&t.tenant),
+                esc(&t.provider),
+                t.last_scan_at.as_deref().map_or("never".to_owned(), esc)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !view.meta.tenants.is_empty() {
+        writeln!(out, "| tenant | provider | last scan | status |")?;
+        writeln!(out, "|---|---|---|---|")?;
+        for t in &view.meta.tenants {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                esc(&t.tenant),
+                esc(&t.provider),
+                t.last_scan_at.as_deref().map_or("never".to_owned(), esc),
+                if t.complete {
+                    "complete"
+                } else {
+                    "**PARTIAL**"
+                }
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn summary(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    writeln!(out, "## Summary\n")?;
+    let tiers: Vec<String> = SLOTS
+        .iter()
+        .zip(view.slots)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    writeln!(out, "By tier: {}.\n", tiers.join(" · "))?;
+    let mut ages = [0usize; AGE_BUCKETS.len() + 1];
+    for g in &view.grants {
+        ages[age_bucket(g, view.meta.generated_at)] += 1;
+    }
+    let ages: Vec<String> = AGE_BUCKETS
+        .iter()
+        .chain([&AGE_UNREADABLE])
+        .zip(ages)
+        .filter(|(name, n)| *n > 0 || **name != AGE_UNREADABLE)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    writeln!(out, "Last use: {}.\n", ages.join(" · "))?;
+    counts_table(
+        out,
+        "provider",
+        &counts_by(&view.grants, |g| g.provider.as_str()),
+    )?;
+    counts_table(
+        out,
+        "tenant",
+        &counts_by(&view.grants, |g| g.tenant.as_str()),
+    )?;
+    Ok(())
+}
+
+fn counts_table(
+    out: &mut dyn Write,
+    what: &str,
+    counts: &std::collections::BTreeMap<&str, SlotCounts>,
+) -> Result<(), ReportError> {
+    if counts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "| {what} | grants | {} |", SLOTS.join(" | "))?;
+    writeln!(out, "|---|---:|{}", "---:|".repeat(SLOTS.len()))?;
+    for (name, c) in counts {
+        let cells: Vec<String> = c.iter().map(ToString::to_string).collect();
+        writeln!(
+            out,
+            "| {} | {} | {} |",
+            esc(name),
+            c.iter().sum::<usize>(),
+            cells.join(" | ")
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+fn top(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    let n = view.options.top.min(view.grants.len());
+    if n == 0 {
+        writeln!(out, "## Grants\n\nNo grants to show.\n")?;
+        return Ok(());
+    }
+    writeln!(out, "## Top {n} grants by score\n")?;
+    writeln!(
+        out,
+        "| # | score | tier | app | vendor | principal | kind | tenant | top factor |"
+    )?;
+    writeln!(out, "|---:|---:|---|---|---|---|---|---|---|")?;
+    for (i, g) in view.grants.iter().take(n).enumerate() {
+        let score = g
+            .score
+            .as_ref()
+            .map_or("–".to_owned(), |s| s.value.to_string());
+        let factor = factors_of(g).first().map_or(String::new(), |f| {
+            format!("{} ({:+}): {}", esc(&f.factor), f.points, esc(&f.detail))
+        });
+        writeln!(
+            out,
+            "| {} | {score} | {} | {} | {} | {} {} | {} | {} | {factor} |",
+            i + 1,
+            SLOTS[slot(g)],
+            esc(&g.app.name),
+            esc(vendor_of(g)),
+            wire_name(g.principal.kind),
+            esc(g.principal.display.as_deref().unwrap_or(&g.principal.id)),
+            wire_name(g.kind),
+            esc(&g.tenant),
+        )?;
+    }
+    let rest = view.grants.len() - n;
+    if rest > 0 {
+        writeln!(
+            out,
+            "\n…and {rest} more {}; the CSV and HTML reports list every grant.",
+            if rest == 1 { "grant" } else { "grants" }
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+fn blast_radius(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    let vendors = vendors(&view.grants);
+    if vendors.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "## Blast radius by vendor and app\n")?;
+    writeln!(
+        out,
+        "Blast radius = the sum of the grants' scores (Σ); worst = the highest tier and score among them.\n"
+    )?;
+    for v in vendors.iter().take(VENDORS_LISTED) {
+        writeln!(out, "- **{}** — {}", esc(v.name), radius(v))?;
+        let apps = apps(&v.grants);
+        for a in apps.iter().take(APPS_PER_VENDOR) {
+            writeln!(out, "  - {} — {}", esc(a.name), radius(a))?;
+        }
+        if apps.len() > APPS_PER_VENDOR {
+            writeln!(
+                out,
+                "  - …and {}",
+                plural(apps.len() - APPS_PER_VENDOR, "more app", "more apps")
+            )?;
+        }
+    }
+    if vendors.len() > VENDORS_LISTED {
+        writeln!(
+            out,
+            "- …and {}",
+            plural(
+                vendors.len() - VENDORS_LISTED,
+                "more vendor",
+                "more vendors"
+            )
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// "Σ 120 over 3 grants in 2 tenants, worst high (55)".
+fn radius(g: &Group<'_>) -> String {
+    let worst = match (g.worst, g.max) {
+        (Some(t), Some(m)) => format!("worst {} ({m})", super::tier_name(t)),
+        _ => "unscored".to_owned(),
+    };
+    format!(
+        "Σ {} over {} in {}, {worst}",
+        g.sum,
+        plural(g.grants.len(), "grant", "grants"),
+        plural(g.tenants.len(), "tenant", "tenants"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_the_table_or_add_markup() {
+        assert_eq!(esc("a|b"), "a\\|b");
+        assert_eq!(esc("one\r\ntwo\nthree\tfour"), "one two three four");
+        assert_eq!(esc("[x](http://e) <b>"), "\\[x\\](http://e) \\<b\\>");
+        assert_eq!(esc("**bold** `code`"), "\\*\\*bold\\*\\* \\`code\\`");
+        assert_eq!(esc("plain name"), "plain name");
+    }
+}
