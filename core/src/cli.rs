@@ -16,8 +16,9 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, TenantConfig};
-use crate::model::GrantRecord;
+use crate::model::{GrantRecord, Tier};
 use crate::plugin::Runtime;
+use crate::report;
 use crate::scan::{Progress, TenantScan, scan_tenants};
 use crate::store::Store;
 
@@ -66,11 +67,32 @@ enum Command {
     Sim(SimArgs),
     /// No credentials needed: simulate, scan and summarise.
     Demo(DemoArgs),
+    /// Score the live inventory and write a report (json, csv, md, html).
+    Report(ReportArgs),
     /// New, removed and widened grants between two scans (default: the last two).
     Diff(DiffArgs),
     /// Inspect connector plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// Configuration file (for `[store] path`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = report::Format::Json)]
+    format: report::Format,
+    /// Write here instead of stdout (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Leave out grants below this tier (and unscored ones).
+    #[arg(long, value_name = "TIER", value_parser = report::parse_tier)]
+    min_tier: Option<Tier>,
+    /// Exit 1 when any grant is at or above this tier.
+    #[arg(long, value_name = "TIER", value_parser = report::parse_tier)]
+    fail_on: Option<Tier>,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +229,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Scan(args) => scan(cli.db, args).await,
         Command::Sim(args) => sim(args).await,
         Command::Demo(args) => demo(cli.db, args).await,
+        Command::Report(args) => report_cmd(cli.db, &args),
         Command::Diff(args) => diff(cli.db, &args),
         Command::Plugins(cmd) => plugins(cmd).await,
     }
@@ -225,15 +248,31 @@ async fn scan(db: Option<PathBuf>, args: ScanArgs) -> Result<u8> {
     let config = Config::load(&args.config)?;
     let tenants = select_tenants(&config, &args.tenant)?;
     let mut store = Store::open(&store_path(db, Some(&config))?)?;
-    let scans = run_scans(&config, &tenants).await?;
+    let mut scans = run_scans(&config, &tenants).await?;
     let recorded = store.record_scan(&scans)?;
     let mut out = std::io::stdout().lock();
     if args.json {
+        score_scans(&mut scans, Some(&config))?;
         print_json(&mut out, &scans)?;
     } else {
         print_summary(&mut out, &scans, recorded.added, recorded.removed)?;
     }
     Ok(exit_for(&scans))
+}
+
+/// Scores every grant of `scans` (across tenants, so shared apps count together).
+fn score_scans(scans: &mut [TenantScan], config: Option<&Config>) -> Result<()> {
+    let lens: Vec<usize> = scans.iter().map(|s| s.grants.len()).collect();
+    let mut all: Vec<GrantRecord> = scans
+        .iter_mut()
+        .flat_map(|s| std::mem::take(&mut s.grants))
+        .collect();
+    score(&mut all, config)?;
+    let mut rest = all.into_iter();
+    for (s, n) in scans.iter_mut().zip(lens) {
+        s.grants = rest.by_ref().take(n).collect();
+    }
+    Ok(())
 }
 
 fn select_tenants(config: &Config, names: &[String]) -> Result<Vec<TenantConfig>> {
@@ -434,6 +473,86 @@ impl Progress for Logged {
     }
 }
 
+/// Scores `grants` in place as of now, with the built-in catalogs and policy plus
+/// what the config's `[scoring]` adds or replaces.
+fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<()> {
+    let mut catalog = crate::catalog::Catalog::builtin()?;
+    let mut policy = crate::score::Policy::builtin()?;
+    if let Some(c) = config {
+        for (path, text) in &c.scoring_catalogs {
+            catalog.add_json(text, &path.display().to_string())?;
+        }
+        if let Some((path, text)) = &c.scoring_policy {
+            policy = crate::score::Policy::from_toml(text, &path.display().to_string())?;
+        }
+    }
+    let scorer = crate::score::Scorer::new(&catalog, &policy, time::OffsetDateTime::now_utc());
+    let scores = scorer.score_all(grants, &crate::score::Vendors::new());
+    for (g, s) in grants.iter_mut().zip(scores) {
+        g.score = Some(s);
+    }
+    Ok(())
+}
+
+/// Renders to a file through a temporary sibling and a rename, so a failure never
+/// leaves half a report behind.
+fn write_atomically(path: &Path, render: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+    let mut bytes = Vec::new();
+    render(&mut bytes)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
+    let config = args.config.as_deref().map(Config::load).transpose()?;
+    let path = store_path(db, config.as_ref())?;
+    if !path.exists() {
+        bail!(
+            "no inventory at {}: run `grantscope scan` first (or pass --db)",
+            path.display()
+        );
+    }
+    let store = Store::open(&path)?;
+    let mut grants = store.live_grants()?;
+    score(&mut grants, config.as_ref())?;
+    let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
+    meta.tenants = store
+        .latest_tenant_scans()?
+        .into_iter()
+        .map(
+            |(tenant, provider, finished, complete)| report::TenantStatus {
+                tenant,
+                provider,
+                last_scan_at: Some(finished),
+                complete,
+            },
+        )
+        .collect();
+    let options = report::ReportOptions {
+        min_tier: args.min_tier,
+        ..Default::default()
+    };
+    match &args.out {
+        Some(p) => write_atomically(p, |buf| {
+            Ok(report::render(args.format, &grants, &meta, &options, buf)?)
+        })?,
+        None => report::render(
+            args.format,
+            &grants,
+            &meta,
+            &options,
+            &mut std::io::stdout().lock(),
+        )?,
+    }
+    // All grants, not the --min-tier selection: the exit code must not depend on the filter.
+    let fail = args
+        .fail_on
+        .is_some_and(|t| report::worst_tier(&grants).is_some_and(|w| w >= t));
+    Ok(if fail { EXIT_FINDINGS } else { EXIT_OK })
+}
+
 fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
     let path = store_path(db, None)?;
     if !path.exists() {
@@ -581,22 +700,37 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
         config.tenants.len(),
         args.users
     );
-    let scans = run_scans(&config, &config.tenants).await?;
+    let mut scans = run_scans(&config, &config.tenants).await?;
     let recorded = store.record_scan(&scans)?;
     sim.shutdown().await;
+    score_scans(&mut scans, Some(&config))?;
 
-    let grants: Vec<&GrantRecord> = scans.iter().flat_map(|s| &s.grants).collect();
-    let json_path = args.out.join("grants.json");
-    let mut file = std::fs::File::create(&json_path)
-        .with_context(|| format!("cannot write {}", json_path.display()))?;
-    print_json(&mut file, &scans)?;
+    write_atomically(&args.out.join("grants.json"), |buf| print_json(buf, &scans))?;
+    let owned: Vec<GrantRecord> = scans
+        .iter()
+        .flat_map(|s| s.grants.iter().cloned())
+        .collect();
+    let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
+    meta.title = Some("grantscope demo: a simulated GitHub estate".into());
+    meta.tenants = scans.iter().map(report::TenantStatus::from).collect();
+    let report_path = args.out.join("report.html");
+    write_atomically(&report_path, |buf| {
+        Ok(report::render(
+            report::Format::Html,
+            &owned,
+            &meta,
+            &report::ReportOptions::default(),
+            buf,
+        )?)
+    })?;
 
+    let grants: Vec<&GrantRecord> = owned.iter().collect();
     let mut out = std::io::stdout().lock();
     print_summary(&mut out, &scans, recorded.added, recorded.removed)?;
     demo_digest(&mut out, &grants)?;
     writeln!(
         out,
-        "\nwritten to {}: grantscope.toml (config), grantscope.db (inventory), grants.json, truth.json",
+        "\nwritten to {}: report.html (open it in a browser), grants.json, grantscope.db (inventory), grantscope.toml (config), truth.json",
         args.out.display()
     )?;
     Ok(exit_for(&scans))
@@ -653,6 +787,45 @@ fn demo_digest(out: &mut impl Write, grants: &[&GrantRecord]) -> Result<()> {
                         .join(", ")
                 )
             }
+        )?;
+    }
+    let mut by_tier: BTreeMap<Tier, usize> = BTreeMap::new();
+    for g in grants {
+        if let Some(s) = &g.score {
+            *by_tier.entry(s.tier).or_default() += 1;
+        }
+    }
+    writeln!(
+        out,
+        "\nblast radius: {}",
+        by_tier
+            .iter()
+            .rev()
+            .map(|(t, n)| format!("{n} {}", report::tier_name(*t)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    let mut top: Vec<&&GrantRecord> = grants.iter().filter(|g| g.score.is_some()).collect();
+    top.sort_by_key(|g| std::cmp::Reverse(g.score.as_ref().map(|s| s.value)));
+    for g in top.iter().take(5) {
+        let (value, tier, why) = g
+            .score
+            .as_ref()
+            .map(|s| {
+                (
+                    s.value,
+                    report::tier_name(s.tier),
+                    s.factors
+                        .first()
+                        .map(|f| f.detail.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {value:>3} {tier:<8} {} on {} ({}): {why}",
+            g.app.name, g.tenant, g.principal.id
         )?;
     }
     let count = |f: &dyn Fn(&GrantRecord) -> bool| grants.iter().filter(|g| f(g)).count();

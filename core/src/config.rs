@@ -25,6 +25,12 @@ pub struct Config {
     pub scan: ScanSettings,
     /// Sandbox limits.
     pub limits: Limits,
+    /// `[scoring] policy`: weights replacing the built-in `config/scoring.toml`, as
+    /// (path, text) — read here, parsed by `score::Policy::from_toml`.
+    pub scoring_policy: Option<(PathBuf, String)>,
+    /// `[scoring] catalogs`: extra scope catalogs (a connector author's provider), as
+    /// (path, text) — read here, parsed by `catalog::Catalog::add_json`.
+    pub scoring_catalogs: Vec<(PathBuf, String)>,
     /// The tenants, in file order.
     pub tenants: Vec<TenantConfig>,
 }
@@ -175,7 +181,17 @@ struct RawConfig {
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
+    scoring: RawScoring,
+    #[serde(default)]
     tenant: Vec<RawTenant>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScoring {
+    policy: Option<PathBuf>,
+    #[serde(default)]
+    catalogs: Vec<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -349,9 +365,41 @@ impl Config {
             cache_dir: raw.plugins.cache_dir.as_deref().map(resolve),
             scan,
             limits,
+            scoring_policy: raw
+                .scoring
+                .policy
+                .as_deref()
+                .map(|p| read_named(&resolve(p), "[scoring] policy"))
+                .transpose()
+                .map_err(invalid)?,
+            scoring_catalogs: raw
+                .scoring
+                .catalogs
+                .iter()
+                .map(|p| read_named(&resolve(p), "[scoring] catalogs"))
+                .collect::<Result<_, _>>()
+                .map_err(invalid)?,
             tenants,
         })
     }
+}
+
+/// Largest file the config may name for scoring (a catalog is well under 1 MiB).
+const MAX_NAMED_FILE: u64 = 16 << 20;
+
+/// Reads a file the config names, with the key in the error.
+fn read_named(path: &Path, key: &str) -> Result<(PathBuf, String), String> {
+    let too_big = std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_NAMED_FILE);
+    if too_big {
+        return Err(format!(
+            "{key}: {} is larger than {} MiB",
+            path.display(),
+            MAX_NAMED_FILE >> 20
+        ));
+    }
+    std::fs::read_to_string(path)
+        .map(|text| (path.to_path_buf(), text))
+        .map_err(|e| format!("{key}: cannot read {}: {e}", path.display()))
 }
 
 fn limits(raw: &RawLimits) -> Result<Limits, String> {
@@ -547,6 +595,26 @@ mod tests {
                 "for {text:?}: got {err:?}, want {want:?}"
             );
         }
+    }
+
+    #[test]
+    fn scoring_files_are_read_relative_to_the_config() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("weights.toml"), "x = 1").unwrap_or_else(|e| panic!("{e}"));
+        let text = "[scoring]\npolicy = 'weights.toml'\n";
+        let cfg =
+            Config::parse(text, Path::new("t.toml"), dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            cfg.scoring_policy,
+            Some((dir.path().join("weights.toml"), "x = 1".to_owned()))
+        );
+        let missing = parse("[scoring]\ncatalogs = ['nope.json']\n")
+            .err()
+            .unwrap_or_default();
+        assert!(
+            missing.contains("[scoring] catalogs: cannot read"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -6,12 +6,15 @@
 //! prints. See ARCHITECTURE.md for the invariants each module keeps.
 
 pub mod auth;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod egress;
 pub mod model;
 pub mod plugin;
+pub mod report;
 pub mod scan;
+pub mod score;
 pub mod store;
 
 #[cfg(test)]

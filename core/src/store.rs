@@ -476,6 +476,23 @@ impl Store {
         Ok(out)
     }
 
+    /// The latest recorded scan of each tenant: (tenant, provider, finished_at,
+    /// complete), by tenant name.
+    pub fn latest_tenant_scans(&self) -> Result<Vec<(String, String, String, bool)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT t.tenant, t.provider, t.finished_at, t.complete FROM tenant_scans t
+                 WHERE t.scan_id = (SELECT MAX(scan_id) FROM tenant_scans u WHERE u.tenant = t.tenant)
+                 ORDER BY t.tenant",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// Number of scans recorded, and how many of them were complete.
     pub fn scan_counts(&self) -> Result<(u64, u64), StoreError> {
         self.conn

@@ -326,3 +326,73 @@ fn sim_in_a_child_process_serves_a_scan() {
     };
     assert_eq!(exit.code(), Some(0), "sim exit after SIGTERM");
 }
+
+#[tokio::test]
+async fn report_scores_every_grant_in_every_format_and_fails_on_a_tier() {
+    let f = Fixture::start(7, 60, 0.0).await;
+    let db = f.path("grantscope.db");
+    let mut cmd = grantscope(f.dir.path());
+    cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
+    run_async(cmd).await.expect_code(0);
+    let truth = f.sim.truth();
+    let report = |extra: &[&str]| {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db), "report"]).args(extra);
+        cmd
+    };
+
+    // JSON: every grant of the truth, each with a score, a tier and its factors.
+    let out = run_async(report(&["--format", "json"])).await;
+    out.expect_code(0);
+    let found = grants_of(&out.json());
+    check(&found, &truth);
+    for g in &found {
+        let s = g
+            .score
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has no score", g.id));
+        assert!(s.value <= 100 && !s.factors.is_empty(), "{}: {s:?}", g.id);
+    }
+
+    // CSV: a header and one row per grant (no field of the simulator's data holds a
+    // newline, so lines are rows).
+    let out = run_async(report(&["--format", "csv"])).await;
+    out.expect_code(0);
+    assert_eq!(out.stdout.lines().count(), truth.grants.len() + 1);
+    assert!(
+        out.stdout.starts_with("id,"),
+        "{}",
+        &out.stdout[..80.min(out.stdout.len())]
+    );
+
+    // HTML to a file, self-contained.
+    let html = f.path("report.html");
+    run_async(report(&["--format", "html", "--out", arg(&html)]))
+        .await
+        .expect_code(0);
+    let text = std::fs::read_to_string(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(text.contains("data-chart=\"tier-by-vendor\"") && text.contains("grants-table"));
+
+    // --fail-on: exit 1 when any grant is at or above the tier, 0 otherwise.
+    let worst = found
+        .iter()
+        .filter_map(|g| g.score.as_ref().map(|s| s.tier))
+        .max()
+        .unwrap_or_else(|| panic!("no tiers"));
+    let name = |t: grantscope::model::Tier| grantscope::report::tier_name(t).to_owned();
+    let out = run_async(report(&["--format", "md", "--fail-on", &name(worst)])).await;
+    out.expect_code(1);
+    if worst < grantscope::model::Tier::Critical {
+        let above = match worst {
+            grantscope::model::Tier::Low => grantscope::model::Tier::Medium,
+            grantscope::model::Tier::Medium => grantscope::model::Tier::High,
+            _ => grantscope::model::Tier::Critical,
+        };
+        run_async(report(&["--format", "md", "--fail-on", &name(above)]))
+            .await
+            .expect_code(0);
+    }
+    // A bad tier is a clear usage error.
+    let out = run_async(report(&["--fail-on", "severe"])).await;
+    out.expect_code(2);
+}

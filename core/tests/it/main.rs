@@ -6,7 +6,9 @@
 mod command_line;
 mod diffs;
 mod inventory;
+mod reports;
 mod revocation;
 mod scanning;
+mod scoring;
 mod secrets;
 mod support;
