@@ -474,8 +474,12 @@ impl Progress for Logged {
 }
 
 /// Scores `grants` in place as of now, with the built-in catalogs and policy plus
-/// what the config's `[scoring]` adds or replaces.
-fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<()> {
+/// what the config's `[scoring]` adds or replaces; returns the vendor and app
+/// aggregates (each the union of what its grants reach).
+fn score(
+    grants: &mut [GrantRecord],
+    config: Option<&Config>,
+) -> Result<(Vec<crate::score::Aggregate>, Vec<crate::score::Aggregate>)> {
     let mut catalog = crate::catalog::Catalog::builtin()?;
     let mut policy = crate::score::Policy::builtin()?;
     if let Some(c) = config {
@@ -487,11 +491,14 @@ fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<()> {
         }
     }
     let scorer = crate::score::Scorer::new(&catalog, &policy, time::OffsetDateTime::now_utc());
-    let scores = scorer.score_all(grants, &crate::score::Vendors::new());
+    let vendors = crate::score::Vendors::new();
+    let scores = scorer.score_all(grants, &vendors);
+    let by_vendor = scorer.aggregate_by(crate::score::GroupBy::Vendor, grants, &vendors);
+    let by_app = scorer.aggregate_by(crate::score::GroupBy::App, grants, &vendors);
     for (g, s) in grants.iter_mut().zip(scores) {
         g.score = Some(s);
     }
-    Ok(())
+    Ok((by_vendor, by_app))
 }
 
 /// Renders to a file through a temporary sibling and a rename, so a failure never
@@ -516,8 +523,10 @@ fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
     }
     let store = Store::open(&path)?;
     let mut grants = store.live_grants()?;
-    score(&mut grants, config.as_ref())?;
+    let (vendors, apps) = score(&mut grants, config.as_ref())?;
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
+    meta.vendors = vendors;
+    meta.apps = apps;
     meta.tenants = store
         .latest_tenant_scans()?
         .into_iter()

@@ -14,6 +14,12 @@ use crate::model::{GrantRecord, Tier};
 #[derive(Serialize)]
 struct Document<'a> {
     grants: &'a [&'a GrantRecord],
+    /// Vendors by blast radius (the union of what their grants reach), when computed.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    vendors: &'a [crate::score::Aggregate],
+    /// Apps by blast radius, when computed.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    apps: &'a [crate::score::Aggregate],
     meta: Meta<'a>,
 }
 
@@ -59,6 +65,8 @@ impl From<SlotCounts> for ByTier {
 pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
     let doc = Document {
         grants: &view.grants,
+        vendors: &view.meta.vendors,
+        apps: &view.meta.apps,
         meta: Meta {
             title: view.meta.title.as_deref(),
             generated_at: &view.generated_at,

@@ -140,6 +140,11 @@ pub struct ReportMeta {
     pub title: Option<String>,
     /// The tenants the grants come from, with the state of their last scan.
     pub tenants: Vec<TenantStatus>,
+    /// Per-vendor blast radius: the union of what each vendor's grants reach across
+    /// tenants (from `score::Scorer::aggregate_by`); empty when not computed.
+    pub vendors: Vec<crate::score::Aggregate>,
+    /// Per-app blast radius within a tenant; empty when not computed.
+    pub apps: Vec<crate::score::Aggregate>,
 }
 
 impl ReportMeta {
@@ -151,6 +156,8 @@ impl ReportMeta {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             title: None,
             tenants: Vec::new(),
+            vendors: Vec::new(),
+            apps: Vec::new(),
         }
     }
 }

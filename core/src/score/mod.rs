@@ -184,7 +184,7 @@ pub enum GroupBy {
 }
 
 /// A scored group of grants: the union of what they reach.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Aggregate {
     /// `provider/tenant/app.id` for apps; the vendor name for vendors (empty for grants
     /// without a vendor).

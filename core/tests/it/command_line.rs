@@ -344,8 +344,34 @@ async fn report_scores_every_grant_in_every_format_and_fails_on_a_tier() {
     // JSON: every grant of the truth, each with a score, a tier and its factors.
     let out = run_async(report(&["--format", "json"])).await;
     out.expect_code(0);
-    let found = grants_of(&out.json());
+    let doc = out.json();
+    let found = grants_of(&doc);
     check(&found, &truth);
+    // Aggregates: every app of every tenant, scored as the union of its grants, never
+    // below its worst grant.
+    let apps = doc["apps"].as_array().cloned().unwrap_or_default();
+    let app_keys: BTreeSet<String> = found
+        .iter()
+        .map(|g| format!("{}/{}/{}", g.provider, g.tenant, g.app.id))
+        .collect();
+    assert_eq!(apps.len(), app_keys.len());
+    for a in &apps {
+        let key = a["key"].as_str().unwrap_or_default();
+        let worst = found
+            .iter()
+            .filter(|g| format!("{}/{}/{}", g.provider, g.tenant, g.app.id) == key)
+            .filter_map(|g| g.score.as_ref().map(|s| u64::from(s.value)))
+            .max()
+            .unwrap_or(0);
+        assert!(a["score"]["value"].as_u64().unwrap_or(0) >= worst, "{key}");
+    }
+    assert!(
+        !doc["vendors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .is_empty()
+    );
     for g in &found {
         let s = g
             .score
