@@ -74,6 +74,21 @@ enum Command {
     /// Inspect connector plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+    /// Verify or export the append-only, hash-chained audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; exit 2 naming the first tampered entry.
+    Verify,
+    /// Write the log as JSON lines (one entry per line) for a SIEM.
+    Export {
+        /// Write here instead of stdout (replaced atomically).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +247,7 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Report(args) => report_cmd(cli.db, &args),
         Command::Diff(args) => diff(cli.db, &args),
         Command::Plugins(cmd) => plugins(cmd).await,
+        Command::Audit(cmd) => audit(cli.db, &cmd),
     }
 }
 
@@ -273,6 +289,20 @@ fn score_scans(scans: &mut [TenantScan], config: Option<&Config>) -> Result<()> 
         s.grants = rest.by_ref().take(n).collect();
     }
     Ok(())
+}
+
+/// Opens the inventory for a command that reads it; a missing file is an error
+/// that says what to run, not an empty store created by accident.
+fn open_existing_store(db: Option<PathBuf>, config: Option<&Config>) -> Result<(PathBuf, Store)> {
+    let path = store_path(db, config)?;
+    if !path.exists() {
+        bail!(
+            "no inventory at {}: run `grantscope scan` first (or pass --db)",
+            path.display()
+        );
+    }
+    let store = Store::open(&path)?;
+    Ok((path, store))
 }
 
 fn select_tenants(config: &Config, names: &[String]) -> Result<Vec<TenantConfig>> {
@@ -514,14 +544,7 @@ fn write_atomically(path: &Path, render: impl FnOnce(&mut Vec<u8>) -> Result<()>
 
 fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
     let config = args.config.as_deref().map(Config::load).transpose()?;
-    let path = store_path(db, config.as_ref())?;
-    if !path.exists() {
-        bail!(
-            "no inventory at {}: run `grantscope scan` first (or pass --db)",
-            path.display()
-        );
-    }
-    let store = Store::open(&path)?;
+    let (_, store) = open_existing_store(db, config.as_ref())?;
     let mut grants = store.live_grants()?;
     let (vendors, apps) = score(&mut grants, config.as_ref())?;
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
@@ -563,14 +586,7 @@ fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
 }
 
 fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
-    let path = store_path(db, None)?;
-    if !path.exists() {
-        bail!(
-            "no inventory at {}: run `grantscope scan` first (or pass --db)",
-            path.display()
-        );
-    }
-    let store = Store::open(&path)?;
+    let (path, store) = open_existing_store(db, None)?;
     let scans = store.scans()?;
     let mut out = std::io::stdout().lock();
     if args.list {
@@ -662,6 +678,31 @@ fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
             "not compared (not in the earlier scan): {}",
             d.not_compared.join(", ")
         )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn audit(db: Option<PathBuf>, cmd: &AuditCommand) -> Result<u8> {
+    let (_, store) = open_existing_store(db, None)?;
+    match cmd {
+        AuditCommand::Verify => {
+            let v = crate::audit::verify(&store)?;
+            if let Some((seq, reason)) = &v.first_bad {
+                eprintln!("error: audit log tampered at entry {seq}: {reason}");
+                return Ok(EXIT_ERROR);
+            }
+            println!(
+                "audit log intact: {} entries, head {}",
+                v.entries, v.head_hash
+            );
+        }
+        AuditCommand::Export { out: Some(p) } => write_atomically(p, |buf| {
+            crate::audit::export(&store, buf)?;
+            Ok(())
+        })?,
+        AuditCommand::Export { out: None } => {
+            crate::audit::export(&store, std::io::stdout().lock())?;
+        }
     }
     Ok(EXIT_OK)
 }

@@ -3,8 +3,10 @@
 //! Data flows one way: [`config`] → [`auth`] (credentials → access tokens) →
 //! [`egress`] (the only door to the network) → [`plugin`] (the wasmtime host) →
 //! [`scan`] (the scheduler) → [`model`] / [`store`]; [`cli`] sits on top and alone
-//! prints. See ARCHITECTURE.md for the invariants each module keeps.
+//! prints; [`audit`] checks and exports the hash-chained log in the store. See
+//! ARCHITECTURE.md for the invariants each module keeps.
 
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;

@@ -7,13 +7,17 @@
 //!   longer sees it; a partial or failed scan adds and refreshes, never removes.
 //! - The schema is versioned (`PRAGMA user_version`) and migrated forward in order.
 //! - Records hold no secrets: they are built from guest output, which never had any.
+//! - `audit_log` is append-only and hash-chained (see [`crate::audit`]): entries are
+//!   written only by [`Store::append_audit`] (or inside a recording's transaction),
+//!   and triggers refuse `UPDATE` and `DELETE`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use crate::audit::{AuditEntry, GENESIS, entry_hash};
 use crate::model::GrantRecord;
 use crate::scan::{TenantScan, now_rfc3339};
 
@@ -79,7 +83,8 @@ pub enum StoreError {
 }
 
 /// Migrations, in order; index + 1 is the schema version they produce.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE scans (
     id          INTEGER PRIMARY KEY,
     started_at  TEXT NOT NULL,
@@ -119,12 +124,29 @@ CREATE TABLE scan_grants (
     record   TEXT NOT NULL,
     PRIMARY KEY (scan_id, grant_id)
 );
-"#];
+"#,
+    r#"
+CREATE TABLE audit_log (
+    seq       INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    data      TEXT NOT NULL, -- JSON
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"#,
+];
 
 /// The inventory.
 pub struct Store {
     conn: Connection,
     path: String,
+    actor: String,
 }
 
 /// One recorded scan.
@@ -199,7 +221,11 @@ impl Store {
             path: name.clone(),
             source,
         })?;
-        let mut store = Store { conn, path: name };
+        let mut store = Store {
+            conn,
+            path: name,
+            actor: local_actor(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -335,8 +361,78 @@ impl Store {
                     .map_err(wrap)? as u64;
             }
         }
+        let tenants: Vec<serde_json::Value> = scans
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "tenant": s.tenant,
+                    "provider": s.provider,
+                    "complete": s.complete,
+                    "grants": s.grants.len(),
+                    "failures": s.failures.len(),
+                })
+            })
+            .collect();
+        let data = serde_json::json!({
+            "scan_id": scan_id,
+            "tenants": tenants,
+            "grants": grants,
+            "failures": failures,
+            "added": recorded.added,
+            "removed": recorded.removed,
+            "complete": complete,
+        });
+        append_audit_in(&tx, "scan.recorded", &self.actor, &data).map_err(wrap)?;
         tx.commit().map_err(wrap)?;
         Ok(recorded)
+    }
+
+    /// Appends an entry to the audit log, chained to the current head, in its own
+    /// transaction. (Recordings such as [`Store::record_scan`] append theirs inside
+    /// their own transaction, so both land or neither does.)
+    pub fn append_audit(
+        &mut self,
+        kind: &str,
+        actor: &str,
+        data: &serde_json::Value,
+    ) -> Result<AuditEntry, StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(wrap)?;
+        let entry = append_audit_in(&tx, kind, actor, data).map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(entry)
+    }
+
+    /// Every audit-log entry, by `seq`, as stored (unverified: see
+    /// [`crate::audit::verify`]).
+    pub fn audit_entries(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, at, kind, actor, data, prev_hash, hash FROM audit_log ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AuditEntry {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    actor: r.get(3)?,
+                    data: r.get(4)?,
+                    prev_hash: r.get(5)?,
+                    hash: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
     /// Every live grant, ordered by id.
@@ -503,4 +599,51 @@ impl Store {
             )
             .map_err(|e| self.err(e))
     }
+}
+
+/// Appends an audit entry on `conn`, which should be inside a write transaction
+/// (the head is read, then the entry inserted). `data` is stored as compact JSON,
+/// the bytes that are hashed.
+fn append_audit_in(
+    conn: &Connection,
+    kind: &str,
+    actor: &str,
+    data: &serde_json::Value,
+) -> rusqlite::Result<AuditEntry> {
+    let head: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (seq, prev_hash) = match head {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_owned()),
+    };
+    let at = now_rfc3339();
+    let data = data.to_string();
+    let hash = entry_hash(seq, &at, kind, actor, &data, &prev_hash);
+    conn.execute(
+        "INSERT INTO audit_log (seq, at, kind, actor, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![seq, at, kind, actor, data, prev_hash, hash],
+    )?;
+    Ok(AuditEntry {
+        seq,
+        at,
+        kind: kind.to_owned(),
+        actor: actor.to_owned(),
+        data,
+        prev_hash,
+        hash,
+    })
+}
+
+/// Who this process acts for in the audit log: `user:NAME` from the environment.
+fn local_actor() -> String {
+    let name = ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("user:{name}")
 }

@@ -3,6 +3,7 @@
 //! each test starts its own simulator on `127.0.0.1:0`, works in its own temporary
 //! directory, and compares what the host found with the simulator's ground truth.
 
+mod audit;
 mod command_line;
 mod diffs;
 mod inventory;

@@ -1,0 +1,150 @@
+//! The audit log through the `grantscope` binary: two real scans against the
+//! simulator are chained and verify; each way of tampering with the SQLite file
+//! (through a separate connection, triggers dropped) is detected and named; an
+//! export is one JSON object per line whose hashes re-verify.
+
+use std::path::{Path, PathBuf};
+
+use grantscope::audit::{entry_hash, verify_export};
+use grantscope::store::Store;
+
+use crate::support::{Fixture, Ran, grantscope, read_text, run, run_async};
+
+fn arg(p: &Path) -> &str {
+    p.to_str()
+        .unwrap_or_else(|| panic!("{} is not UTF-8", p.display()))
+}
+
+fn audit(home: &Path, db: &Path, args: &[&str]) -> Ran {
+    let mut cmd = grantscope(home);
+    cmd.args(["--db", arg(db), "audit"]).args(args);
+    run(cmd)
+}
+
+/// A copy of `db` named `name`, tampered with by `sql` after dropping the triggers.
+fn tampered(f: &Fixture, db: &Path, name: &str, sql: &str) -> PathBuf {
+    let copy = f.path(name);
+    let conn = rusqlite::Connection::open(db).unwrap_or_else(|e| panic!("open: {e}"));
+    conn.execute("VACUUM INTO ?1", [arg(&copy)])
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    let conn = rusqlite::Connection::open(&copy).unwrap_or_else(|e| panic!("open: {e}"));
+    conn.execute_batch(&format!(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {sql}"
+    ))
+    .unwrap_or_else(|e| panic!("tamper {name}: {e}"));
+    copy
+}
+
+#[tokio::test]
+async fn tampering_with_the_audit_log_is_detected() {
+    let f = Fixture::start(7, 20, 0.0).await;
+    let db = f.path("grantscope.db");
+    for _ in 0..2 {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
+        run_async(cmd).await.expect_code(0);
+    }
+    {
+        let store = Store::open(&db).unwrap_or_else(|e| panic!("store: {e}"));
+        let entries = store.audit_entries().unwrap_or_else(|e| panic!("{e}"));
+        let kinds: Vec<&str> = entries.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["scan.recorded", "scan.recorded"]);
+    }
+    let mut store = Store::open(&db).unwrap_or_else(|e| panic!("store: {e}"));
+    for i in 0..3 {
+        store
+            .append_audit("test.note", "it", &serde_json::json!({ "i": i }))
+            .unwrap_or_else(|e| panic!("append: {e}"));
+    }
+    let entries = store.audit_entries().unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+    assert_eq!(entries.len(), 5);
+
+    let out = audit(f.dir.path(), &db, &["verify"]);
+    out.expect_code(0);
+    let head = &entries[4].hash;
+    assert_eq!(
+        out.stdout.trim(),
+        format!("audit log intact: 5 entries, head {head}")
+    );
+
+    let forged_hash = entry_hash(
+        6,
+        "2026-01-01T00:00:00Z",
+        "scan.recorded",
+        "x",
+        "{}",
+        &entries[3].hash,
+    );
+    let cases = [
+        (
+            "edited",
+            "UPDATE audit_log SET data = replace(data, '\"complete\":true', '\"complete\":false') WHERE seq = 2".to_owned(),
+            2,
+            "edited",
+        ),
+        (
+            "removed",
+            "DELETE FROM audit_log WHERE seq = 3".to_owned(),
+            3,
+            "missing",
+        ),
+        (
+            "swapped",
+            "UPDATE audit_log SET seq = -1 WHERE seq = 2; UPDATE audit_log SET seq = 2 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = -1".to_owned(),
+            2,
+            "prev_hash",
+        ),
+        (
+            "forged",
+            format!(
+                "INSERT INTO audit_log VALUES (6, '2026-01-01T00:00:00Z', 'scan.recorded', 'x', '{{}}', '{}', '{forged_hash}')",
+                entries[3].hash
+            ),
+            6,
+            "prev_hash",
+        ),
+    ];
+    for (name, sql, seq, why) in &cases {
+        let copy = tampered(&f, &db, &format!("{name}.db"), sql);
+        let out = audit(f.dir.path(), &copy, &["verify"]);
+        out.expect_code(2);
+        let want = format!("error: audit log tampered at entry {seq}: ");
+        assert!(out.stderr.starts_with(&want), "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(why), "{name}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{name}: {}", out.stdout);
+    }
+
+    let file = f.path("audit.jsonl");
+    audit(f.dir.path(), &db, &["export", "--out", arg(&file)]).expect_code(0);
+    let text = read_text(&file);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for (line, entry) in lines.iter().zip(&entries) {
+        let keys: Vec<&str> = line
+            .as_object()
+            .unwrap_or_else(|| panic!("not an object: {line}"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = ["seq", "at", "kind", "actor", "data", "prev_hash", "hash"];
+        want.sort_unstable();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(keys, want);
+        assert_eq!(line["seq"], serde_json::json!(entry.seq));
+        assert_eq!(line["hash"], serde_json::json!(entry.hash));
+        assert!(line["data"].is_object(), "{line}");
+    }
+    assert_eq!(lines[0]["data"]["scan_id"], serde_json::json!(1));
+    let v = verify_export(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(v.is_intact(), "{v:?}");
+    assert_eq!((v.entries, v.head_hash.as_str()), (5, head.as_str()));
+
+    let stdout = audit(f.dir.path(), &db, &["export"]);
+    stdout.expect_code(0);
+    assert_eq!(stdout.stdout, text, "stdout and --out agree");
+}
