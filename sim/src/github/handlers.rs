@@ -13,10 +13,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::model::{self, FineGrained, Org, PROVIDER};
-use super::page::{self, PageReq};
+use super::page::PageReq;
 use super::{
-    ApiError, Ctx, P, auth, invalid, json_body, page_of, paged, parse_id, render, token_org,
-    unix_now,
+    ApiError, Ctx, P, auth, invalid, json_body, page_of, parse_id, render, token_org, unix_now,
 };
 use crate::Shared;
 use crate::world::World;
@@ -184,10 +183,7 @@ pub(super) async fn list_installations(
             .map(|i| render::installation(&ctx.base, org, i, false))
             .collect();
         let body = json!({ "total_count": total, "installations": items });
-        Ok(paged(
-            body,
-            page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total),
-        ))
+        Ok(ctx.paged(body, req, total))
     })())
 }
 
@@ -214,10 +210,7 @@ pub(super) async fn list_credentials(
             .iter()
             .map(|c| render::credential(c, gh.seed))
             .collect();
-        Ok(paged(
-            body.into(),
-            page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total),
-        ))
+        Ok(ctx.paged(body.into(), req, total))
     })())
 }
 
@@ -302,10 +295,7 @@ fn fine_grained_list(sim: &Shared, ctx: &Ctx, org: &str, requests: bool) -> Repl
         .iter()
         .map(|g| render::fine_grained(&ctx.base, org, g, gh.epoch))
         .collect();
-    Ok(paged(
-        body.into(),
-        page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total),
-    ))
+    Ok(ctx.paged(body.into(), req, total))
 }
 
 pub(super) async fn list_pat_grants(
@@ -433,9 +423,6 @@ pub(super) async fn repos(
             .iter()
             .map(|r| render::minimal_repo(&ctx.base, org, r))
             .collect();
-        Ok(paged(
-            body.into(),
-            page::link_header(&ctx.base, &ctx.path, &ctx.raw_query, req, total),
-        ))
+        Ok(ctx.paged(body.into(), req, total))
     })())
 }

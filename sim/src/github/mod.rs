@@ -558,6 +558,15 @@ fn parse_id(s: &str) -> Result<u64, ApiError> {
     s.parse().map_err(|_| ApiError::NotFound)
 }
 
+impl Ctx {
+    /// A JSON page with the `Link` header for page `req` of `total` items, built from
+    /// this request's base URL, path and query.
+    fn paged(&self, body: Value, req: page::PageReq, total: usize) -> Response {
+        let link = page::link_header(&self.base, &self.path, &self.raw_query, req, total);
+        paged(body, link)
+    }
+}
+
 /// A JSON page with its `Link` header.
 fn paged(body: Value, link: Option<String>) -> Response {
     let mut r = axum::Json(body).into_response();
