@@ -30,9 +30,9 @@ impl Secret {
         &self.0
     }
 
-    /// True when the secret occurs in `haystack` (used by tests and by the output
-    /// guard that refuses to echo a credential back to a guest).
-    pub fn occurs_in(&self, haystack: &[u8]) -> bool {
+    /// True when the secret occurs in `haystack`.
+    #[cfg(test)]
+    fn occurs_in(&self, haystack: &[u8]) -> bool {
         let needle = self.0.as_bytes();
         !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
     }
@@ -163,11 +163,6 @@ impl Authenticator {
             cached: Mutex::new(None),
             failed: Mutex::new(None),
         }
-    }
-
-    /// The configured credential kind.
-    pub fn kind(&self) -> &'static str {
-        self.credential.kind()
     }
 
     /// The `Authorization` value to attach, obtaining a fresh token when needed.

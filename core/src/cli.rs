@@ -342,7 +342,7 @@ fn select_tenants(config: &Config, names: &[String]) -> Result<Vec<TenantConfig>
 async fn run_scans(config: &Config, tenants: &[TenantConfig]) -> Result<Vec<TenantScan>> {
     let runtime = Runtime::new(
         &config.limits,
-        crate::scan::default_cache_dir(config),
+        config.cache_dir_or_default(),
         crate::scan::capacity(config, tenants),
     )?;
     let progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {

@@ -528,6 +528,14 @@ fn credential(
     }
 }
 
+impl Config {
+    /// Where compiled components are cached: `[plugins] cache_dir`, else the platform
+    /// cache directory.
+    pub fn cache_dir_or_default(&self) -> Option<PathBuf> {
+        self.cache_dir.clone().or_else(default_cache_dir)
+    }
+}
+
 /// The platform data directory for the default store (`$XDG_DATA_HOME/grantscope`,
 /// else `~/.local/share/grantscope`).
 pub fn default_data_dir() -> Option<PathBuf> {

@@ -434,11 +434,6 @@ impl Transport {
         })
     }
 
-    /// The tenant's destination policy.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
     /// Sends a request with retries; `auth` is attached as `Authorization`.
     pub async fn send(
         &self,

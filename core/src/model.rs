@@ -154,19 +154,3 @@ pub struct Score {
     /// The factors that produced it, largest first.
     pub factors: Vec<Factor>,
 }
-
-/// The key the checks compare inventories by.
-pub type GrantKey = (String, String, String, String, GrantKind);
-
-impl GrantRecord {
-    /// (provider, tenant, app.id, principal.id, kind).
-    pub fn key(&self) -> GrantKey {
-        (
-            self.provider.clone(),
-            self.tenant.clone(),
-            self.app.id.clone(),
-            self.principal.id.clone(),
-            self.kind,
-        )
-    }
-}

@@ -20,7 +20,7 @@
 //! checked before loading. The cache directory must be private to the operator
 //! (it is created with mode 0700): a compiled artifact is native code.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -887,11 +887,6 @@ impl Connector {
             .unwrap_or_else(|| unreachable!("manifest is set at load"))
     }
 
-    /// Where it came from (embedded id or file path).
-    pub fn source_name(&self) -> &str {
-        &self.source_name
-    }
-
     fn id(&self) -> String {
         self.manifest
             .as_ref()
@@ -1290,10 +1285,4 @@ fn grant_from_wit(provider: &str, tenant: &str, g: wit::Grant) -> Result<GrantRe
         attributes: g.attributes.into_iter().collect(),
         notes: g.notes,
     })
-}
-
-/// Deduplicates grant ids within one tenant scan, keeping the first.
-pub fn dedup_grants(grants: &mut Vec<GrantRecord>) {
-    let mut seen = HashSet::new();
-    grants.retain(|g| seen.insert(g.id.clone()));
 }

@@ -10,7 +10,6 @@
 //! scan in one transaction.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -22,9 +21,7 @@ use crate::auth::Authenticator;
 use crate::config::{Config, ConnectorSource, ScanSettings, TenantConfig};
 use crate::egress::{Policy, TenantEgress, Transport};
 use crate::model::GrantRecord;
-use crate::plugin::{
-    CallError, Connector, LoadError, Runtime, Step, Task, TenantContext, dedup_grants,
-};
+use crate::plugin::{CallError, Connector, LoadError, Runtime, Step, Task, TenantContext};
 
 /// A task or tenant-level failure.
 #[derive(Debug, Clone, Serialize)]
@@ -308,7 +305,9 @@ pub async fn scan_tenant(
             error: format!("stopped at the limit of {max_tasks} tasks per scan"),
         });
     }
-    dedup_grants(&mut scan.grants);
+    // A connector may report a grant twice (overlapping pages); keep the first.
+    let mut seen_ids = HashSet::new();
+    scan.grants.retain(|g| seen_ids.insert(g.id.clone()));
     scan.grants.sort_by(|a, b| a.id.cmp(&b.id));
     let stats = &egress.transport().stats;
     scan.requests = stats.attempts.load(Ordering::Relaxed);
@@ -364,12 +363,4 @@ pub fn now_rfc3339() -> String {
         .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// Where compiled components are cached by default.
-pub fn default_cache_dir(config: &Config) -> Option<PathBuf> {
-    config
-        .cache_dir
-        .clone()
-        .or_else(crate::config::default_cache_dir)
 }
