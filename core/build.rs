@@ -6,8 +6,26 @@ use std::path::PathBuf;
 use grantscope_guest_build::{Guest, build, write_if_changed};
 
 /// (connector id, package, directory) of every first-party connector.
-const CONNECTORS: &[(&str, &str, &str)] =
-    &[("github", "grantscope-connector-github", "connectors/github")];
+const CONNECTORS: &[(&str, &str, &str)] = &[
+    ("github", "grantscope-connector-github", "connectors/github"),
+    (
+        "google-workspace",
+        "grantscope-connector-google-workspace",
+        "connectors/google-workspace",
+    ),
+    (
+        "microsoft-entra",
+        "grantscope-connector-microsoft-entra",
+        "connectors/microsoft-entra",
+    ),
+    ("slack", "grantscope-connector-slack", "connectors/slack"),
+    ("okta", "grantscope-connector-okta", "connectors/okta"),
+    (
+        "salesforce",
+        "grantscope-connector-salesforce",
+        "connectors/salesforce",
+    ),
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());

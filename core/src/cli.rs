@@ -158,6 +158,10 @@ struct SimArgs {
     /// Write the ground truth (every grant) here.
     #[arg(long, value_name = "FILE")]
     truth: Option<PathBuf>,
+    /// Serve only these providers (comma-separated ids, e.g. `github,okta`); all by
+    /// default.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    providers: Option<Vec<grantscope_sim::Provider>>,
 }
 
 #[derive(Debug, Args)]
@@ -713,6 +717,9 @@ async fn sim(args: SimArgs) -> Result<u8> {
         users: args.users,
         faults: args.faults,
         listen: args.listen,
+        providers: args
+            .providers
+            .unwrap_or_else(|| grantscope_sim::Provider::ALL.to_vec()),
     };
     // Caught before the address is announced, so a supervisor that stops us as
     // soon as it reads the line still gets a clean shutdown.
@@ -738,6 +745,7 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
         users: args.users,
         faults: 0.05,
         listen: "127.0.0.1:0".parse()?,
+        ..grantscope_sim::SimOptions::default()
     };
     let sim = grantscope_sim::Simulator::new(opts)?.start().await?;
     let config_path = args.out.join("grantscope.toml");

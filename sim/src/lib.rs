@@ -51,7 +51,13 @@
 mod config;
 mod faults;
 mod github;
+mod google_workspace;
 mod http;
+mod microsoft_entra;
+mod okta;
+mod provider;
+mod salesforce;
+mod slack;
 mod stats;
 mod truth;
 mod world;
@@ -70,6 +76,7 @@ use rsa::traits::PublicKeyParts as _;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use provider::Provider;
 pub use stats::{RevocationStat, Stats};
 pub use truth::{Truth, TruthApp, TruthGrant, TruthPrincipal};
 
@@ -90,6 +97,9 @@ pub struct SimOptions {
     pub faults: f64,
     /// Where to listen; `127.0.0.1:0` picks a free port.
     pub listen: SocketAddr,
+    /// The providers to serve, write into the config and report in the truth
+    /// (all of them by default). The world is the same whichever are chosen.
+    pub providers: Vec<Provider>,
 }
 
 impl Default for SimOptions {
@@ -99,6 +109,7 @@ impl Default for SimOptions {
             users: 50,
             faults: 0.0,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            providers: Provider::ALL.to_vec(),
         }
     }
 }
@@ -149,6 +160,9 @@ pub enum SimError {
         /// The offending path.
         path: PathBuf,
     },
+    /// No provider was chosen.
+    #[error("no provider to simulate: name at least one")]
+    NoProviders,
     /// Shutdown signal handlers could not be installed.
     #[error("cannot listen for Ctrl-C / SIGTERM")]
     Signal(#[source] std::io::Error),
@@ -158,7 +172,18 @@ pub enum SimError {
 pub struct Simulator {
     opts: SimOptions,
     world: world::World,
+    models: Models,
+}
+
+/// The synthetic tenants of every enabled provider (GitHub's always exist: the
+/// mutation endpoint addresses them; they are only served when enabled).
+struct Models {
     github: github::GithubState,
+    google_workspace: Option<google_workspace::Model>,
+    microsoft_entra: Option<microsoft_entra::Model>,
+    slack: Option<slack::Model>,
+    okta: Option<okta::Model>,
+    salesforce: Option<salesforce::Model>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -179,19 +204,52 @@ impl Simulator {
         if !(1..=MAX_USERS).contains(&opts.users) {
             return Err(SimError::InvalidUsers(opts.users));
         }
+        if opts.providers.is_empty() {
+            return Err(SimError::NoProviders);
+        }
         let world = world::World::new(opts.seed, opts.users);
-        let github = github::GithubState::generate(&world);
+        let on = |p: Provider| opts.providers.contains(&p);
+        let models = Models {
+            github: github::GithubState::generate(&world),
+            google_workspace: on(Provider::GoogleWorkspace)
+                .then(|| google_workspace::Model::generate(&world)),
+            microsoft_entra: on(Provider::MicrosoftEntra)
+                .then(|| microsoft_entra::Model::generate(&world)),
+            slack: on(Provider::Slack).then(|| slack::Model::generate(&world)),
+            okta: on(Provider::Okta).then(|| okta::Model::generate(&world)),
+            salesforce: on(Provider::Salesforce).then(|| salesforce::Model::generate(&world)),
+        };
         Ok(Self {
             opts,
             world,
-            github,
+            models,
         })
     }
 
     /// The ground truth of the initial state (what [`RunningSim::truth`] returns before
     /// any revocation).
     pub fn truth(&self) -> Truth {
-        truth_of(&self.github)
+        let m = &self.models;
+        let mut grants = Vec::new();
+        if self.opts.providers.contains(&Provider::Github) {
+            m.github.truth(&mut grants);
+        }
+        if let Some(x) = &m.google_workspace {
+            x.truth(&mut grants);
+        }
+        if let Some(x) = &m.microsoft_entra {
+            x.truth(&mut grants);
+        }
+        if let Some(x) = &m.slack {
+            x.truth(&mut grants);
+        }
+        if let Some(x) = &m.okta {
+            x.truth(&mut grants);
+        }
+        if let Some(x) = &m.salesforce {
+            x.truth(&mut grants);
+        }
+        sorted(grants)
     }
 
     /// Generates the auditor app's key, binds the listener and serves in a tokio task.
@@ -225,18 +283,46 @@ impl Simulator {
             source,
         })?;
 
+        let keys = provider::Keys {
+            public: decoding.clone(),
+        };
+        let m = self.models;
         let shared = Arc::new(Shared {
             bound: addr,
+            providers: self.opts.providers.clone(),
             faults: faults::Faults::new(self.opts.faults),
             stats: stats::StatsRecorder::default(),
-            github: github::GithubSim::new(self.github, decoding),
+            github: github::GithubSim::new(m.github, decoding),
+            google_workspace: m
+                .google_workspace
+                .map(|x| google_workspace::Sim::new(x, &keys)),
+            microsoft_entra: m
+                .microsoft_entra
+                .map(|x| microsoft_entra::Sim::new(x, &keys)),
+            slack: m.slack.map(|x| slack::Sim::new(x, &keys)),
+            okta: m.okta.map(|x| okta::Sim::new(x, &keys)),
+            salesforce: m.salesforce.map(|x| salesforce::Sim::new(x, &keys)),
         });
-        let app = Router::new()
+        let mut app = Router::new()
             .route("/_sim/stats", get(sim_stats))
             .route("/_sim/truth", get(sim_truth))
-            .route("/_sim/mutate", axum::routing::post(sim_mutate))
-            .merge(github::router(shared.clone()))
-            .with_state(shared.clone());
+            .route("/_sim/mutate", axum::routing::post(sim_mutate));
+        for p in &self.opts.providers {
+            let routes = match p {
+                Provider::Github => github::router(shared.clone()),
+                Provider::GoogleWorkspace => google_workspace::router(shared.clone()),
+                Provider::MicrosoftEntra => microsoft_entra::router(shared.clone()),
+                Provider::Slack => slack::router(shared.clone()),
+                Provider::Okta => okta::router(shared.clone()),
+                Provider::Salesforce => salesforce::router(shared.clone()),
+            };
+            app = if p.prefix().is_empty() {
+                app.merge(routes)
+            } else {
+                app.nest(p.prefix(), routes)
+            };
+        }
+        let app = app.with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -267,14 +353,69 @@ impl Simulator {
 pub(crate) struct Shared {
     /// The address actually bound (fallback for building absolute URLs).
     pub bound: SocketAddr,
+    /// The providers served.
+    pub providers: Vec<Provider>,
     pub faults: faults::Faults,
     pub stats: stats::StatsRecorder,
     pub github: github::GithubSim,
+    pub google_workspace: Option<google_workspace::Sim>,
+    pub microsoft_entra: Option<microsoft_entra::Sim>,
+    pub slack: Option<slack::Sim>,
+    pub okta: Option<okta::Sim>,
+    pub salesforce: Option<salesforce::Sim>,
 }
 
-fn truth_of(gh: &github::GithubState) -> Truth {
-    let mut grants = Vec::new();
-    gh.truth(&mut grants);
+impl Shared {
+    /// The truth of the current state of every served provider.
+    fn truth(&self) -> Truth {
+        let mut grants = Vec::new();
+        if self.providers.contains(&Provider::Github) {
+            self.github.state().truth(&mut grants);
+        }
+        if let Some(x) = &self.google_workspace {
+            x.model().truth(&mut grants);
+        }
+        if let Some(x) = &self.microsoft_entra {
+            x.model().truth(&mut grants);
+        }
+        if let Some(x) = &self.slack {
+            x.model().truth(&mut grants);
+        }
+        if let Some(x) = &self.okta {
+            x.model().truth(&mut grants);
+        }
+        if let Some(x) = &self.salesforce {
+            x.model().truth(&mut grants);
+        }
+        sorted(grants)
+    }
+
+    /// The config entries of every served provider, in [`Provider::ALL`] order.
+    fn tenants(&self, env: &provider::ConfigEnv<'_>) -> Result<Vec<config::TenantEntry>, SimError> {
+        let mut out = Vec::new();
+        if self.providers.contains(&Provider::Github) {
+            out.extend(self.github.tenants(env));
+        }
+        if let Some(x) = &self.google_workspace {
+            out.extend(x.tenants(env)?);
+        }
+        if let Some(x) = &self.microsoft_entra {
+            out.extend(x.tenants(env)?);
+        }
+        if let Some(x) = &self.slack {
+            out.extend(x.tenants(env)?);
+        }
+        if let Some(x) = &self.okta {
+            out.extend(x.tenants(env)?);
+        }
+        if let Some(x) = &self.salesforce {
+            out.extend(x.tenants(env)?);
+        }
+        Ok(out)
+    }
+}
+
+fn sorted(mut grants: Vec<TruthGrant>) -> Truth {
     grants.sort_by(|a, b| a.id.cmp(&b.id));
     Truth { grants }
 }
@@ -284,8 +425,7 @@ async fn sim_stats(State(sim): State<Arc<Shared>>) -> Response {
 }
 
 async fn sim_truth(State(sim): State<Arc<Shared>>) -> Response {
-    let truth = truth_of(&sim.github.state());
-    axum::Json(truth).into_response()
+    axum::Json(sim.truth()).into_response()
 }
 
 /// `POST /_sim/mutate` `{"seed", "add", "remove", "widen"}`: changes the main tenant
@@ -348,7 +488,7 @@ impl RunningSim {
 
     /// Ground truth of the current state: revoked grants are gone.
     pub fn truth(&self) -> Truth {
-        truth_of(&self.shared.github.state())
+        self.shared.truth()
     }
 
     /// Counters so far.
@@ -361,34 +501,26 @@ impl RunningSim {
         self.shared.faults.set(rate);
     }
 
-    /// Writes a `grantscope scan` config for every simulated tenant, and the auditor's
-    /// private key (PKCS#1 PEM, mode 0600) to `{stem}.keys/github-app.pem` beside it.
+    /// Writes a `grantscope scan` config for every simulated tenant, the auditor's
+    /// private key (PKCS#1 PEM, mode 0600) to `{stem}.keys/github-app.pem` beside it,
+    /// and the other secrets the providers' credentials name (client secrets, static
+    /// tokens) into the same directory.
     pub fn write_config(&self, path: &Path) -> Result<(), SimError> {
         let (key_path, key_rel) = config::key_paths(path)?;
-        if let Some(dir) = key_path.parent() {
-            config::create_private_dir(dir)?;
-        }
+        let key_dir = key_path.parent().unwrap_or(Path::new(""));
+        config::create_private_dir(key_dir)?;
         config::write_atomic(&key_path, true, |w| {
             w.write_all(self.private_key_pem.as_bytes())
         })?;
-        let host = http::loopback_if_unspecified(self.addr).to_string();
-        let tenants: Vec<config::TenantEntry> = self
-            .shared
-            .github
-            .org_logins()
-            .into_iter()
-            .map(|org| config::TenantEntry {
-                name: org.clone(),
-                connector: "github",
-                host: host.clone(),
-                settings: vec![("org", org), ("api_base", self.base_url())],
-                credential: vec![
-                    ("kind", "github-app".to_owned()),
-                    ("app_id", github::AUDITOR_APP_ID.to_string()),
-                    ("private_key_file", key_rel.clone()),
-                ],
-            })
-            .collect();
+        let key_dir_rel = key_rel.rsplit_once('/').map_or("", |(d, _)| d);
+        let env = provider::ConfigEnv {
+            base_url: self.base_url(),
+            host: http::loopback_if_unspecified(self.addr).to_string(),
+            key_file: key_rel.clone(),
+            key_dir,
+            key_dir_rel,
+        };
+        let tenants = self.shared.tenants(&env)?;
         let text = config::render(self.seed, self.users, &tenants);
         config::write_atomic(path, false, |w| w.write_all(text.as_bytes()))
     }

@@ -14,9 +14,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use grantscope_sim::{ShutdownSignal, SimError, SimOptions, Simulator};
+use grantscope_sim::{Provider, ShutdownSignal, SimError, SimOptions, Simulator};
 
-/// Serve simulated SaaS provider APIs (GitHub) with synthetic tenants on loopback.
+/// Serve simulated SaaS provider APIs (GitHub, Google Workspace, Microsoft Entra, Slack,
+/// Okta, Salesforce) with synthetic tenants on loopback.
 #[derive(Debug, Parser)]
 #[command(name = "grantscope-sim", version)]
 struct Cli {
@@ -38,6 +39,10 @@ struct Cli {
     /// Write the ground truth (JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     truth: Option<PathBuf>,
+    /// Serve only these providers (comma-separated ids, e.g. `github,okta`); all by
+    /// default.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    providers: Option<Vec<Provider>>,
 }
 
 #[tokio::main]
@@ -65,6 +70,7 @@ async fn run(cli: Cli) -> Result<(), SimError> {
         users: cli.users,
         faults: cli.faults,
         listen: cli.listen,
+        providers: cli.providers.unwrap_or_else(|| Provider::ALL.to_vec()),
     };
     // Caught before the address is announced: see `ShutdownSignal`.
     let signal = ShutdownSignal::install()?;

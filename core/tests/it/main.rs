@@ -6,10 +6,15 @@
 mod audit;
 mod command_line;
 mod diffs;
+mod google_workspace;
 mod inventory;
+mod microsoft_entra;
+mod okta;
 mod reports;
 mod revocation;
+mod salesforce;
 mod scanning;
 mod scoring;
 mod secrets;
+mod slack;
 mod support;

@@ -10,7 +10,7 @@ use grantscope::model::{AppRef, GrantKind, GrantRecord, PrincipalKind, Principal
 use grantscope::score::{
     self, Context, GroupBy, Policy, Scorer, VendorFacts, VendorStatus, Vendors,
 };
-use grantscope_sim::{SimOptions, Simulator};
+use grantscope_sim::{Provider, SimOptions, Simulator};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::{date, datetime};
@@ -38,10 +38,8 @@ fn every_simulated_github_scope_is_in_the_catalog() {
         let opts = SimOptions {
             seed,
             users: 400,
-            faults: 0.0,
-            listen: "127.0.0.1:0"
-                .parse()
-                .unwrap_or_else(|e| panic!("listen address: {e}")),
+            providers: vec![Provider::Github],
+            ..SimOptions::default()
         };
         let truth = Simulator::new(opts)
             .unwrap_or_else(|e| panic!("simulator: {e}"))

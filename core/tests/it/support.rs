@@ -10,7 +10,7 @@ use grantscope::config::Config;
 use grantscope::model::GrantRecord;
 use grantscope::plugin::Runtime;
 use grantscope::scan::{Progress, Silent, TenantScan, capacity, scan_tenants};
-use grantscope_sim::{RunningSim, SimOptions, Simulator, Truth};
+use grantscope_sim::{Provider, RunningSim, SimOptions, Simulator, Truth};
 
 /// A running simulator and a temporary directory holding the config it wrote
 /// (`grantscope.toml`, its key in `grantscope.keys/`).
@@ -21,14 +21,25 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// A GitHub-only simulator: the host behaviours these tests prove do not depend on
+    /// the provider, and one provider keeps them quick.
     pub async fn start(seed: u64, users: u32, faults: f64) -> Fixture {
+        Self::start_providers(seed, users, faults, &[Provider::Github]).await
+    }
+
+    /// A simulator serving `providers`, its config written to the temporary directory.
+    pub async fn start_providers(
+        seed: u64,
+        users: u32,
+        faults: f64,
+        providers: &[Provider],
+    ) -> Fixture {
         let opts = SimOptions {
             seed,
             users,
             faults,
-            listen: "127.0.0.1:0"
-                .parse()
-                .unwrap_or_else(|e| panic!("listen address: {e}")),
+            providers: providers.to_vec(),
+            ..SimOptions::default()
         };
         let sim = Simulator::new(opts)
             .unwrap_or_else(|e| panic!("simulator: {e}"))

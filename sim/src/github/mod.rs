@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LINK, RETRY_AFTER};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -33,6 +33,7 @@ pub(crate) use model::{AUDITOR_APP_ID, GithubState, IdPool, VendorApps};
 pub(crate) use mutate::{MAX_CHANGES, Mutation, MutationRequest};
 
 use crate::Shared;
+use crate::config::TenantEntry;
 use crate::faults::FaultKind;
 use crate::http::{self, QueryParams};
 use auth::JwtRejection;
@@ -69,9 +70,23 @@ impl GithubSim {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Org logins, in config order.
-    pub(crate) fn org_logins(&self) -> Vec<String> {
-        self.state().orgs.iter().map(|o| o.login.clone()).collect()
+    /// One config entry per org, in config order: the auditor app's JWT credential.
+    pub(crate) fn tenants(&self, env: &crate::provider::ConfigEnv<'_>) -> Vec<TenantEntry> {
+        self.state()
+            .orgs
+            .iter()
+            .map(|o| TenantEntry {
+                name: o.login.clone(),
+                connector: "github",
+                host: env.host.clone(),
+                settings: vec![("org", o.login.clone()), ("api_base", env.base_url.clone())],
+                credential: vec![
+                    ("kind", "github-app".to_owned()),
+                    ("app_id", AUDITOR_APP_ID.to_string()),
+                    ("private_key_file", env.key_file.clone()),
+                ],
+            })
+            .collect()
     }
 
     fn check_jwt(&self, ctx: &Ctx) -> Result<(), ApiError> {
@@ -462,24 +477,8 @@ async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Respons
         FaultKind::Unavailable => {
             basic_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
         }
-        FaultKind::ConnectionReset => {
-            let full = truncatable(body_of(processed).await);
-            let half = full.slice(..full.len() / 2);
-            // Announce the full length, send half, then fail the stream: hyper aborts the
-            // connection, which is what a reset looks like to the client.
-            let chunks: Vec<Result<Bytes, std::io::Error>> =
-                vec![Ok(half), Err(std::io::ErrorKind::ConnectionReset.into())];
-            let mut r = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
-            r.headers_mut()
-                .insert(CONTENT_LENGTH, HeaderValue::from(full.len()));
-            r
-        }
-        FaultKind::Malformed => {
-            let full = truncatable(body_of(processed).await);
-            // Any strict prefix of a JSON object or array is invalid JSON.
-            let half = full.slice(..full.len() / 2);
-            (StatusCode::OK, half).into_response()
-        }
+        FaultKind::ConnectionReset => crate::provider::reset(truncatable(body_of(processed).await)),
+        FaultKind::Malformed => crate::provider::truncated(truncatable(body_of(processed).await)),
     }
 }
 

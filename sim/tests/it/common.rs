@@ -20,6 +20,7 @@ pub async fn start(seed: u64, users: u32) -> Harness {
     // client builder wants a process default to exist.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let opts = SimOptions {
+        providers: vec![grantscope_sim::Provider::Github],
         seed,
         users,
         ..SimOptions::default()

@@ -259,6 +259,7 @@ async fn same_seed_gives_the_same_truth_and_another_seed_does_not() {
         Simulator::new(SimOptions {
             seed,
             users,
+            providers: vec![grantscope_sim::Provider::Github],
             ..SimOptions::default()
         })
         .expect("valid")

@@ -1,0 +1,1 @@
+//! End-to-end tests of the google_workspace connector against its simulator (being written).
