@@ -193,8 +193,8 @@ async fn render(dialect: &dyn Dialect, kind: FaultKind, processed: Option<Respon
         FaultKind::ServerError => dialect.server_error(StatusCode::INTERNAL_SERVER_ERROR),
         FaultKind::BadGateway => dialect.server_error(StatusCode::BAD_GATEWAY),
         FaultKind::Unavailable => dialect.server_error(StatusCode::SERVICE_UNAVAILABLE),
-        FaultKind::ConnectionReset => reset(body_of(processed).await),
-        FaultKind::Malformed => truncated(body_of(processed).await),
+        FaultKind::ConnectionReset => reset(&body_of(processed).await),
+        FaultKind::Malformed => truncated(&body_of(processed).await),
         // Handled by `inject`; kept total so a new kind cannot slip through silently.
         FaultKind::SecondaryRateLimit | FaultKind::PrimaryRateLimit => dialect.throttled(kind),
         FaultKind::Slow => {
@@ -220,7 +220,7 @@ async fn body_of(r: Option<Response>) -> Bytes {
 
 /// Announces the full length, sends half, then fails the stream: hyper aborts the
 /// connection, which is what a reset looks like to the client.
-pub(crate) fn reset(full: Bytes) -> Response {
+pub(crate) fn reset(full: &Bytes) -> Response {
     let half = full.slice(..full.len() / 2);
     let chunks: Vec<Result<Bytes, std::io::Error>> =
         vec![Ok(half), Err(std::io::ErrorKind::ConnectionReset.into())];
@@ -232,7 +232,7 @@ pub(crate) fn reset(full: Bytes) -> Response {
 
 /// A 200 whose JSON is cut in half: any strict prefix of a JSON object or array is
 /// invalid JSON.
-pub(crate) fn truncated(full: Bytes) -> Response {
+pub(crate) fn truncated(full: &Bytes) -> Response {
     let half = full.slice(..full.len() / 2);
     (StatusCode::OK, half).into_response()
 }

@@ -477,8 +477,10 @@ async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Respons
         FaultKind::Unavailable => {
             basic_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
         }
-        FaultKind::ConnectionReset => crate::provider::reset(truncatable(body_of(processed).await)),
-        FaultKind::Malformed => crate::provider::truncated(truncatable(body_of(processed).await)),
+        FaultKind::ConnectionReset => {
+            crate::provider::reset(&truncatable(body_of(processed).await))
+        }
+        FaultKind::Malformed => crate::provider::truncated(&truncatable(body_of(processed).await)),
     }
 }
 
