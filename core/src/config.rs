@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::auth::{Credential, Secret};
+use crate::auth::{Assertion, ClientAuth, Credential, Secret};
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -255,6 +255,16 @@ struct RawCredential {
     private_key_file: Option<PathBuf>,
     private_key_env: Option<String>,
     installation_id: Option<u64>,
+    token_url: Option<String>,
+    issuer: Option<String>,
+    subject: Option<String>,
+    audience: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    client_secret_env: Option<String>,
+    key_id: Option<String>,
+    certificate_thumbprint: Option<String>,
 }
 
 impl Config {
@@ -522,10 +532,117 @@ fn credential(
                 org,
             })
         }
+        "jwt-bearer" => {
+            let token_url = token_url(raw)?;
+            let issuer = required(&raw.issuer, "jwt-bearer", "issuer")?;
+            Ok(Credential::JwtBearer {
+                assertion: Assertion {
+                    issuer,
+                    subject: raw.subject.clone().filter(|s| !s.trim().is_empty()),
+                    audience: raw.audience.clone().unwrap_or_else(|| token_url.clone()),
+                    private_key: secret(
+                        "private key",
+                        &raw.private_key_env,
+                        &raw.private_key_file,
+                    )?,
+                    key_id: raw.key_id.clone(),
+                    x5t: thumbprint(raw)?,
+                },
+                token_url,
+                scope: raw.scope.clone(),
+            })
+        }
+        "client-credentials" => {
+            let token_url = token_url(raw)?;
+            let client_id = required(&raw.client_id, "client-credentials", "client_id")?;
+            let has_secret = raw.client_secret_env.is_some() || raw.client_secret_file.is_some();
+            let has_key = raw.private_key_env.is_some() || raw.private_key_file.is_some();
+            let auth = match (has_secret, has_key) {
+                (true, false) => ClientAuth::Secret(secret(
+                    "client secret",
+                    &raw.client_secret_env,
+                    &raw.client_secret_file,
+                )?),
+                (false, true) => ClientAuth::PrivateKeyJwt(Assertion {
+                    issuer: client_id.clone(),
+                    subject: Some(client_id.clone()),
+                    audience: raw.audience.clone().unwrap_or_else(|| token_url.clone()),
+                    private_key: secret(
+                        "private key",
+                        &raw.private_key_env,
+                        &raw.private_key_file,
+                    )?,
+                    key_id: raw.key_id.clone(),
+                    x5t: thumbprint(raw)?,
+                }),
+                _ => {
+                    return Err("credential kind client-credentials needs exactly one of a \
+                         client secret (`client_secret_file`/`client_secret_env`) or a private \
+                         key (`private_key_file`/`private_key_env`)"
+                        .to_owned());
+                }
+            };
+            Ok(Credential::ClientCredentials {
+                token_url,
+                client_id,
+                scope: raw.scope.clone(),
+                auth,
+            })
+        }
         other => Err(format!(
-            "unknown credential kind `{other}`: use `static-token` or `github-app`"
+            "unknown credential kind `{other}`: use `static-token`, `github-app`, \
+             `jwt-bearer` or `client-credentials`"
         )),
     }
+}
+
+fn required(value: &Option<String>, kind: &str, key: &str) -> Result<String, String> {
+    value
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| format!("credential kind {kind} needs `{key}`"))
+}
+
+/// `token_url`, which must be an absolute http(s) URL (the egress policy decides
+/// whether plain http is allowed).
+fn token_url(raw: &RawCredential) -> Result<String, String> {
+    let url = required(&raw.token_url, &raw.kind, "token_url")?;
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Ok(url)
+    } else {
+        Err(format!(
+            "`token_url` must be an absolute https URL, got `{url}`"
+        ))
+    }
+}
+
+/// The certificate's SHA-1 thumbprint as Entra shows it (hex, colons allowed), turned
+/// into the JWT `x5t` header value (base64url, no padding).
+fn thumbprint(raw: &RawCredential) -> Result<Option<String>, String> {
+    let Some(hex_text) = &raw.certificate_thumbprint else {
+        return Ok(None);
+    };
+    let clean: String = hex_text.chars().filter(|c| *c != ':').collect();
+    let bytes = hex::decode(&clean).ok().filter(|b| b.len() == 20).ok_or(
+        "`certificate_thumbprint` must be the certificate's SHA-1 thumbprint: 40 hex digits",
+    )?;
+    Ok(Some(base64url(&bytes)))
+}
+
+/// Base64url without padding (RFC 4648 §5).
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+    }
+    out
 }
 
 impl Config {
@@ -566,6 +683,26 @@ mod tests {
     }
 
     #[test]
+    fn certificate_thumbprints_become_x5t() {
+        // RFC 4648 test vectors, then a real-looking SHA-1 thumbprint.
+        assert_eq!(base64url(b""), "");
+        assert_eq!(base64url(b"f"), "Zg");
+        assert_eq!(base64url(b"fo"), "Zm8");
+        assert_eq!(base64url(b"foo"), "Zm9v");
+        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64url(&[0xfb, 0xff]), "-_8");
+        let raw = |t: &str| RawCredential {
+            certificate_thumbprint: Some(t.to_owned()),
+            ..toml::from_str("kind = 'client-credentials'").unwrap_or_else(|e| panic!("{e}"))
+        };
+        let x5t = thumbprint(&raw(
+            "84:E0:5C:1D:98:BC:E3:A5:42:1D:22:5B:14:0B:36:E8:6A:3D:55:34",
+        ));
+        assert_eq!(x5t, Ok(Some("hOBcHZi846VCHSJbFAs26Go9VTQ".to_owned())));
+        assert!(thumbprint(&raw("abcd")).is_err());
+    }
+
+    #[test]
     fn errors_say_what_to_fix() {
         let cases = [
             ("[[tenant]]\nname='a'\n", "missing field `credential`"),
@@ -594,6 +731,18 @@ mod tests {
             (
                 "[[tenant]]\nname='a'\nconnector='github'\n[tenant.credential]\nkind='github-app'\napp_id='1'\nprivate_key_file='k.pem'\n",
                 "needs the `org` setting",
+            ),
+            (
+                "[[tenant]]\nname='a'\nconnector='okta'\n[tenant.credential]\nkind='client-credentials'\ntoken_url='https://x/token'\nclient_id='c'\n",
+                "needs exactly one of a client secret",
+            ),
+            (
+                "[[tenant]]\nname='a'\nconnector='okta'\n[tenant.credential]\nkind='client-credentials'\ntoken_url='x/token'\nclient_id='c'\nclient_secret_env='X'\n",
+                "must be an absolute https URL",
+            ),
+            (
+                "[[tenant]]\nname='a'\nconnector='salesforce'\n[tenant.credential]\nkind='jwt-bearer'\ntoken_url='https://x/token'\nprivate_key_env='X'\n",
+                "needs `issuer`",
             ),
         ];
         for (text, want) in cases {
