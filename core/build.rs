@@ -33,7 +33,18 @@ fn main() {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_else(|| panic!("core/ has no parent directory"));
-    let guests: Vec<Guest<'_>> = CONNECTORS
+    // `GRANTSCOPE_EMBED=github,okta` embeds only those connectors: a connector author
+    // iterating on one crate need not build (or fix) every other one.
+    println!("cargo:rerun-if-env-changed=GRANTSCOPE_EMBED");
+    let only = std::env::var("GRANTSCOPE_EMBED").ok();
+    let chosen: Vec<&(&str, &str, &str)> = CONNECTORS
+        .iter()
+        .filter(|(id, _, _)| {
+            only.as_deref()
+                .is_none_or(|list| list.split(',').any(|x| x.trim() == *id))
+        })
+        .collect();
+    let guests: Vec<Guest<'_>> = chosen
         .iter()
         .map(|(_, package, dir)| Guest { package, dir })
         .collect();
@@ -43,7 +54,7 @@ fn main() {
         "/// First-party connectors compiled into this binary: (id, component bytes).\n\
          pub const EMBEDDED: &[(&str, &[u8])] = &[\n",
     );
-    for ((id, _, _), path) in CONNECTORS.iter().zip(&paths) {
+    for ((id, _, _), path) in chosen.iter().zip(&paths) {
         out.push_str(&format!(
             "    ({id:?}, include_bytes!({:?})),\n",
             path.display().to_string()

@@ -33,6 +33,59 @@ pub struct Config {
     pub scoring_catalogs: Vec<(PathBuf, String)>,
     /// The tenants, in file order.
     pub tenants: Vec<TenantConfig>,
+    /// `[vendors] registry`: the vendor registry file, if the config names one.
+    pub vendor_registry: Option<PathBuf>,
+    /// `[offboard]` settings.
+    pub offboard: OffboardSettings,
+    /// `[[policy]]` rules `grantscope enforce` evaluates, in file order.
+    pub policies: Vec<PolicyRule>,
+}
+
+/// How revocation runs (`[offboard]`).
+#[derive(Debug, Clone)]
+pub struct OffboardSettings {
+    /// Revocations in flight at once per tenant (the egress rate limit still holds).
+    pub concurrency: usize,
+    /// Attempts per action before it is left failed (each retry after a probe).
+    pub attempts: u32,
+    /// On `--resume`, how long to wait before probing actions a crash left in flight:
+    /// a request already sent may still land at the provider, and the probe must see it.
+    pub settle: Duration,
+}
+
+impl Default for OffboardSettings {
+    fn default() -> Self {
+        OffboardSettings {
+            concurrency: 4,
+            attempts: 4,
+            settle: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A `[[policy]]` rule: which grants it selects and what `enforce` does with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRule {
+    /// Name, for plans, the journal and the audit log.
+    pub name: String,
+    /// What selects a grant.
+    pub when: PolicyCondition,
+    /// Revoke the selected grants (`enforce --execute`), or only report them.
+    pub revoke: bool,
+}
+
+/// The condition of a [`PolicyRule`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyCondition {
+    /// The grant's vendor is offboarded (or offboarding).
+    VendorOffboarded,
+    /// The grant's vendor's contract ended.
+    ContractEnded,
+    /// The grant was not used for this many days (grants the provider reports no use
+    /// for are judged by their creation date; never-dated grants are not selected).
+    UnusedDays(u32),
+    /// The grant's app has no vendor, or its vendor has no business owner.
+    NoOwner,
 }
 
 /// Scheduler settings (`[scan]`).
@@ -183,7 +236,36 @@ struct RawConfig {
     #[serde(default)]
     scoring: RawScoring,
     #[serde(default)]
+    vendors: RawVendors,
+    #[serde(default)]
+    offboard: RawOffboard,
+    #[serde(default)]
+    policy: Vec<RawPolicy>,
+    #[serde(default)]
     tenant: Vec<RawTenant>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVendors {
+    registry: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawOffboard {
+    concurrency: Option<usize>,
+    attempts: Option<u32>,
+    settle_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: String,
+    when: String,
+    days: Option<u32>,
+    action: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -369,7 +451,75 @@ impl Config {
                 concurrency: t.concurrency,
             });
         }
+        let mut offboard = OffboardSettings::default();
+        if let Some(c) = raw.offboard.concurrency {
+            if !(1..=64).contains(&c) {
+                return Err(invalid(format!(
+                    "[offboard] concurrency = {c}: use a value from 1 to 64"
+                )));
+            }
+            offboard.concurrency = c;
+        }
+        if let Some(a) = raw.offboard.attempts {
+            if !(1..=10).contains(&a) {
+                return Err(invalid(format!(
+                    "[offboard] attempts = {a}: use a value from 1 to 10"
+                )));
+            }
+            offboard.attempts = a;
+        }
+        if let Some(s) = raw.offboard.settle_secs {
+            if s > 3600 {
+                return Err(invalid(format!(
+                    "[offboard] settle_secs = {s}: use at most 3600"
+                )));
+            }
+            offboard.settle = Duration::from_secs(s);
+        }
+        let mut policies = Vec::with_capacity(raw.policy.len());
+        for p in raw.policy {
+            let ctx = |m: String| invalid(format!("policy `{}`: {m}", p.name));
+            if p.name.trim().is_empty() {
+                return Err(invalid("a [[policy]] has an empty `name`".to_owned()));
+            }
+            if policies.iter().any(|q: &PolicyRule| q.name == p.name) {
+                return Err(ctx("is defined twice; policy names must be unique".into()));
+            }
+            let when = match (p.when.as_str(), p.days) {
+                ("vendor-offboarded", None) => PolicyCondition::VendorOffboarded,
+                ("contract-ended", None) => PolicyCondition::ContractEnded,
+                ("no-owner", None) => PolicyCondition::NoOwner,
+                ("unused", Some(d)) if d > 0 => PolicyCondition::UnusedDays(d),
+                ("unused", _) => return Err(ctx("`unused` needs `days` of at least 1".into())),
+                (w @ ("vendor-offboarded" | "contract-ended" | "no-owner"), Some(_)) => {
+                    return Err(ctx(format!("`days` applies to `unused`, not `{w}`")));
+                }
+                (other, _) => {
+                    return Err(ctx(format!(
+                        "unknown condition `when = \"{other}\"`: use vendor-offboarded, \
+                         contract-ended, unused (with days) or no-owner"
+                    )));
+                }
+            };
+            let revoke = match p.action.as_deref() {
+                None | Some("revoke") => true,
+                Some("report") => false,
+                Some(other) => {
+                    return Err(ctx(format!(
+                        "unknown action `{other}`: use revoke or report"
+                    )));
+                }
+            };
+            policies.push(PolicyRule {
+                name: p.name,
+                when,
+                revoke,
+            });
+        }
         Ok(Config {
+            vendor_registry: raw.vendors.registry.as_deref().map(resolve),
+            offboard,
+            policies,
             dir: dir.to_path_buf(),
             store_path: raw.store.path.as_deref().map(resolve),
             cache_dir: raw.plugins.cache_dir.as_deref().map(resolve),

@@ -3,7 +3,9 @@
 //! Data flows one way: [`config`] → [`auth`] (credentials → access tokens) →
 //! [`egress`] (the only door to the network) → [`plugin`] (the wasmtime host) →
 //! [`scan`] (the scheduler) → [`model`] / [`store`]; [`cli`] sits on top and alone
-//! prints; [`audit`] checks and exports the hash-chained log in the store. See
+//! prints; [`audit`] checks and exports the hash-chained log in the store;
+//! [`vendor`] maps apps to vendors and [`revoke`] plans, executes and verifies
+//! revocation runs through the journal in [`store`]. See
 //! ARCHITECTURE.md for the invariants each module keeps.
 
 pub mod audit;
@@ -12,12 +14,15 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod egress;
+pub mod enforce;
 pub mod model;
 pub mod plugin;
 pub mod report;
+pub mod revoke;
 pub mod scan;
 pub mod score;
 pub mod store;
+pub mod vendor;
 
 #[cfg(test)]
 mod test_support;

@@ -21,6 +21,17 @@ pub enum PrincipalKind {
     Service,
 }
 
+impl PrincipalKind {
+    /// The wire name (`user`, `tenant`, `service`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PrincipalKind::User => "user",
+            PrincipalKind::Tenant => "tenant",
+            PrincipalKind::Service => "service",
+        }
+    }
+}
+
 /// How access was granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,6 +48,20 @@ pub enum GrantKind {
     PersonalToken,
     /// A key or app password.
     ApiKey,
+}
+
+impl GrantKind {
+    /// The wire name (`delegated`, `admin_consent`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            GrantKind::Delegated => "delegated",
+            GrantKind::AdminConsent => "admin_consent",
+            GrantKind::Application => "application",
+            GrantKind::Installation => "installation",
+            GrantKind::PersonalToken => "personal_token",
+            GrantKind::ApiKey => "api_key",
+        }
+    }
 }
 
 /// The app behind a grant.

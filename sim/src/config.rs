@@ -22,9 +22,11 @@ pub(crate) struct TenantEntry {
 
 /// Renders the config text. Values go through [`toml_string`], so any org name or path
 /// is quoted correctly.
-pub(crate) fn render(seed: u64, users: u32, tenants: &[TenantEntry]) -> String {
+pub(crate) fn render(seed: u64, users: u32, registry: &str, tenants: &[TenantEntry]) -> String {
     let mut out = format!(
-        "# Written by grantscope-sim (seed {seed}, {users} users). Simulated tenants only.\n"
+        "# Written by grantscope-sim (seed {seed}, {users} users). Simulated tenants only.\n\n\
+         [vendors]\nregistry = {}\n",
+        toml_string(registry)
     );
     for t in tenants {
         // `write!` to a String cannot fail; the results are ignored on purpose.
@@ -43,6 +45,91 @@ pub(crate) fn render(seed: u64, users: u32, tenants: &[TenantEntry]) -> String {
         out.push_str("\n[tenant.credential]\n");
         for (k, v) in &t.credential {
             let _ = writeln!(out, "{k} = {}", toml_string(v));
+        }
+    }
+    out
+}
+
+/// Where the vendor registry of config `path` goes: `{stem}.vendors.toml` beside it.
+/// Returns (path to write, path relative to the config's directory).
+pub(crate) fn registry_paths(path: &Path) -> Result<(PathBuf, String), SimError> {
+    let bad = || SimError::BadPath {
+        path: path.to_path_buf(),
+    };
+    let stem = path.file_stem().ok_or_else(bad)?.to_str().ok_or_else(bad)?;
+    let name = format!("{stem}.vendors.toml");
+    let parent = path.parent().unwrap_or(Path::new(""));
+    Ok((parent.join(&name), name))
+}
+
+/// A grantscope vendor registry for the synthetic vendors: each vendor's apps per
+/// provider, taken from the grants the truth attributes to it. Most vendors get an
+/// owner and a steward; two do not, so the registry yields "no owner" findings; one
+/// contract has ended. Apps with no vendor in the truth stay unmapped on purpose, and
+/// so do placeholder app ids several vendors share (GitHub's `unidentified-oauth-app`:
+/// the provider does not say whose app it is, so no registry can claim it).
+pub(crate) fn render_registry(vendors: &[(&str, &str)], truth: &crate::Truth) -> String {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut owners: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
+    for g in &truth.grants {
+        if let Some(v) = &g.vendor {
+            owners
+                .entry((g.provider.as_str(), g.app.id.as_str()))
+                .or_default()
+                .insert(v.as_str());
+        }
+    }
+    let mut apps: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+    for g in &truth.grants {
+        let shared = owners
+            .get(&(g.provider.as_str(), g.app.id.as_str()))
+            .is_some_and(|o| o.len() > 1);
+        if let Some(v) = g.vendor.as_ref().filter(|_| !shared) {
+            apps.entry(v.as_str())
+                .or_default()
+                .entry(g.provider.as_str())
+                .or_default()
+                .insert(g.app.id.as_str());
+        }
+    }
+    let mut out = String::from(
+        "# grantscope vendor registry for the simulated vendors (written by grantscope-sim).\n",
+    );
+    for (i, (name, domain)) in vendors.iter().enumerate() {
+        let id: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let _ = write!(
+            out,
+            "\n[[vendor]]\nid = {}\nname = {}\ndomains = [{}]\n",
+            toml_string(&id),
+            toml_string(name),
+            toml_string(domain)
+        );
+        // Every fifth vendor (after the auditor) has no owner yet.
+        if i == 0 || i % 5 != 0 {
+            let _ = writeln!(
+                out,
+                "business_owner = {}\ntechnical_steward = {}",
+                toml_string(&format!("owner-{i:02}@acme.example")),
+                toml_string(&format!("steward-{i:02}@acme.example"))
+            );
+        }
+        let _ = writeln!(out, "status = \"active\"");
+        if i == 3 {
+            let _ = writeln!(out, "contract_end = \"2025-03-31\"");
+        }
+        out.push_str("[vendor.apps]\n");
+        for (provider, ids) in apps.get(name).into_iter().flatten() {
+            let list: Vec<String> = ids.iter().map(|a| toml_string(a)).collect();
+            let _ = writeln!(out, "{} = [{}]", toml_string(provider), list.join(", "));
         }
     }
     out
@@ -176,7 +263,7 @@ mod tests {
             settings: vec![("org", "acme-corp".into())],
             credential: vec![("kind", "github-app".into())],
         };
-        let text = render(7, 50, &[t.clone(), t]);
+        let text = render(7, 50, "c.vendors.toml", &[t.clone(), t]);
         assert!(text.starts_with("# Written by grantscope-sim (seed 7, 50 users)."));
         assert_eq!(text.matches("[[tenant]]").count(), 2);
         assert!(text.contains("hosts = [\"127.0.0.1:1\"]\n"));

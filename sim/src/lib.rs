@@ -341,6 +341,12 @@ impl Simulator {
             shared,
             addr,
             seed: self.world.seed,
+            vendors: self
+                .world
+                .vendors
+                .iter()
+                .map(|v| (v.name, v.domain))
+                .collect(),
             users: self.world.users,
             private_key_pem: pem,
             stop: Some(tx),
@@ -460,6 +466,8 @@ pub struct RunningSim {
     addr: SocketAddr,
     seed: u64,
     users: u32,
+    /// (name, domain) of every synthetic vendor, for the registry.
+    vendors: Vec<(&'static str, &'static str)>,
     private_key_pem: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -503,8 +511,9 @@ impl RunningSim {
 
     /// Writes a `grantscope scan` config for every simulated tenant, the auditor's
     /// private key (PKCS#1 PEM, mode 0600) to `{stem}.keys/github-app.pem` beside it,
-    /// and the other secrets the providers' credentials name (client secrets, static
-    /// tokens) into the same directory.
+    /// the other secrets the providers' credentials name (client secrets, static
+    /// tokens) into the same directory, and the vendor registry of the synthetic
+    /// vendors to `{stem}.vendors.toml` (named by the config's `[vendors] registry`).
     pub fn write_config(&self, path: &Path) -> Result<(), SimError> {
         let (key_path, key_rel) = config::key_paths(path)?;
         let key_dir = key_path.parent().unwrap_or(Path::new(""));
@@ -521,7 +530,12 @@ impl RunningSim {
             key_dir_rel,
         };
         let tenants = self.shared.tenants(&env)?;
-        let text = config::render(self.seed, self.users, &tenants);
+        let registry = config::registry_paths(path)?;
+        let truth = self.truth();
+        config::write_atomic(&registry.0, false, |w| {
+            w.write_all(config::render_registry(&self.vendors, &truth).as_bytes())
+        })?;
+        let text = config::render(self.seed, self.users, &registry.1, &tenants);
         config::write_atomic(path, false, |w| w.write_all(text.as_bytes()))
     }
 

@@ -153,11 +153,8 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 pub(crate) struct Vendor {
     /// Display name, used as the truth's `vendor`.
     pub name: &'static str,
-    /// The vendor's web domain (providers show it as the app's homepage).
-    #[allow(
-        dead_code,
-        reason = "used by providers that show a homepage; GitHub does not"
-    )]
+    /// The vendor's web domain (providers show it as the app's homepage; the written
+    /// vendor registry lists it).
     pub domain: &'static str,
     /// The vendor's GitHub identities.
     pub github: github::VendorApps,

@@ -17,6 +17,10 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+mod journal;
+
+pub use journal::{ActionRow, ActionState, RunRow};
+
 use crate::audit::{AuditEntry, GENESIS, entry_hash};
 use crate::model::GrantRecord;
 use crate::scan::{TenantScan, now_rfc3339};
@@ -139,6 +143,36 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"#,
+    r#"
+CREATE TABLE revocation_runs (
+    id          INTEGER PRIMARY KEY,
+    label       TEXT NOT NULL,   -- `vendor:ID` or `enforce`
+    created_at  TEXT NOT NULL,
+    plan_hash   TEXT NOT NULL,   -- SHA-256 of the plan as approved
+    approved_at TEXT,
+    approved_by TEXT,
+    finished_at TEXT,
+    outcome     TEXT             -- JSON verification summary
+);
+CREATE TABLE revocation_actions (
+    run_id       INTEGER NOT NULL REFERENCES revocation_runs(id),
+    seq          INTEGER NOT NULL,
+    grant_id     TEXT NOT NULL,
+    tenant       TEXT NOT NULL,
+    provider     TEXT NOT NULL,
+    app_id       TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    handle       TEXT NOT NULL,
+    record       TEXT NOT NULL,  -- the grant as planned (JSON)
+    state        TEXT NOT NULL,  -- see journal::ActionState
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    detail       TEXT,
+    manual_steps TEXT NOT NULL DEFAULT '[]',
+    verified     TEXT,           -- gone | present | unverified
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
 "#,
 ];
 

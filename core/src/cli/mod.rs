@@ -6,6 +6,8 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod govern;
+
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -77,6 +79,14 @@ enum Command {
     /// Verify or export the append-only, hash-chained audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The vendor registry: list, show, set, unmapped apps, findings.
+    Vendors(govern::VendorsArgs),
+    /// Plan (default) or execute (`--execute`) the revocation of every grant a vendor
+    /// holds, across every tenant; exactly once, journaled, verified by a rescan.
+    Offboard(govern::OffboardArgs),
+    /// Evaluate the config's [[policy]] rules: a plan by default, revocation with
+    /// `--execute`.
+    Enforce(govern::RunArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -252,6 +262,9 @@ async fn dispatch(cli: Cli) -> Result<u8> {
         Command::Diff(args) => diff(cli.db, &args),
         Command::Plugins(cmd) => plugins(cmd).await,
         Command::Audit(cmd) => audit(cli.db, &cmd),
+        Command::Vendors(args) => govern::vendors(cli.db, args),
+        Command::Offboard(args) => govern::offboard(cli.db, args).await,
+        Command::Enforce(args) => govern::enforce(cli.db, args).await,
     }
 }
 
@@ -525,7 +538,15 @@ fn score(
         }
     }
     let scorer = crate::score::Scorer::new(&catalog, &policy, time::OffsetDateTime::now_utc());
-    let vendors = crate::score::Vendors::new();
+    // Grants are mapped to vendors when read, so an edited registry applies at once.
+    let vendors = match config.and_then(|c| c.vendor_registry.as_deref()) {
+        Some(path) => {
+            let registry = crate::vendor::Registry::load(path)?;
+            registry.map(grants);
+            registry.facts()
+        }
+        None => crate::score::Vendors::new(),
+    };
     let scores = scorer.score_all(grants, &vendors);
     let by_vendor = scorer.aggregate_by(crate::score::GroupBy::Vendor, grants, &vendors);
     let by_app = scorer.aggregate_by(crate::score::GroupBy::App, grants, &vendors);

@@ -1,0 +1,659 @@
+//! Revocation runs: plan, execute exactly once, verify.
+//!
+//! A [`Plan`] is the set of live grants to revoke (a vendor's, or what the policies
+//! select), each with the connector's revocation target, plus what no API can do.
+//! Executing it goes through the journal in [`crate::store`]:
+//!
+//! 1. Before a revoke call leaves, its action is journaled `in_flight` (with an audit
+//!    entry); after the answer it is journaled `done`, `gone`, `manual`, `failed` or
+//!    `ambiguous` (with the provider's answer in the audit log).
+//! 2. An action that may have reached the provider without a clear answer
+//!    (`in_flight` after a crash, `ambiguous` after a timeout, reset or 5xx) is never
+//!    sent again blindly: the connector's `probe` re-reads the target first, and a
+//!    target already gone counts as done. On `--resume`, the host first waits
+//!    `[offboard] settle_secs` so a request the dead process had sent lands before the
+//!    re-read.
+//! 3. After the run, the tenants concerned are scanned again (and the scan recorded),
+//!    and each planned grant is verified `gone`, `present` or `unverified`.
+//!
+//! **Invariant:** a revoke call is made only for an action whose journal says nothing
+//! was sent (`pending`) or whose target a re-read has just found present. Only the
+//! grants in the approved plan are ever addressed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, TenantConfig};
+use crate::egress::TenantEgress;
+use crate::model::{GrantRecord, RevocationTarget};
+use crate::plugin::{
+    CallError, Connector, ErrorCode, Failure, RevocationStatus, Runtime, TenantContext,
+};
+use crate::scan::{Progress, TenantScan, load_connectors, scan_tenants, tenant_egress};
+use crate::store::{ActionRow, ActionState, Store, StoreError};
+
+/// Why a run could not proceed.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    /// The journal could not be read or written: the run stops, since an action
+    /// that cannot be journaled must not be sent.
+    #[error("revocation journal")]
+    Store(#[from] StoreError),
+    /// The runtime could not be built.
+    #[error("cannot start the plugin runtime: {0}")]
+    Runtime(String),
+}
+
+/// What a person must do after the API calls, per provider: facts of each provider's
+/// model that no revocation call changes.
+pub fn provider_followups(provider: &str) -> &'static [&'static str] {
+    match provider {
+        "google-workspace" => &[
+            "Google lets users consent to the app again: block it in the Admin console \
+             (Security > Access and data control > API controls > Manage third-party app \
+             access > set the app to Blocked). No API does this.",
+        ],
+        "microsoft-entra" => &[
+            "Refresh tokens already issued to the app stay valid until they expire: revoke \
+             the affected users' sessions (revokeSignInSessions) if the vendor is distrusted.",
+        ],
+        "slack" => &[
+            "Restricting an app does not uninstall it; the uninstall calls do. Check the \
+             workspace's app directory for copies installed outside the enterprise.",
+        ],
+        "salesforce" => &[
+            "Blocking or uninstalling the connected app is console-only: Setup > Connected \
+             Apps OAuth Usage > Block (or uninstall the package).",
+        ],
+        "github" => &[
+            "GitHub App installations can only be removed in the organisation's settings \
+             (Settings > GitHub Apps > Configure > Uninstall).",
+        ],
+        "okta" => &[
+            "Deactivating an app the vendor does not own is left to a person: review the \
+             app in the Okta Admin Console (Applications).",
+        ],
+        _ => &[],
+    }
+}
+
+/// A revocation plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// `vendor:ID` or `enforce`; resumable runs are found by it.
+    pub label: String,
+    /// What the plan is for, in words.
+    pub title: String,
+    /// Grants revocable through a connector, with their targets, in a stable order.
+    pub actions: Vec<(GrantRecord, RevocationTarget)>,
+    /// Grants no API can revoke (the connector gave no target); their notes say why.
+    pub manual: Vec<GrantRecord>,
+    /// Per provider concerned, what a person must still do.
+    pub followups: BTreeMap<String, Vec<String>>,
+}
+
+impl Plan {
+    /// Splits `grants` into actions and manual items, ordered by tenant then id.
+    pub fn new(label: &str, title: &str, mut grants: Vec<GrantRecord>) -> Plan {
+        grants.sort_by(|a, b| (&a.tenant, &a.id).cmp(&(&b.tenant, &b.id)));
+        let mut actions = Vec::new();
+        let mut manual = Vec::new();
+        let mut followups = BTreeMap::new();
+        for g in grants {
+            followups.entry(g.provider.clone()).or_insert_with(|| {
+                provider_followups(&g.provider)
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>()
+            });
+            match g.revocation.clone() {
+                Some(t) => actions.push((g, t)),
+                None => manual.push(g),
+            }
+        }
+        Plan {
+            label: label.to_owned(),
+            title: title.to_owned(),
+            actions,
+            manual,
+            followups,
+        }
+    }
+
+    /// SHA-256 over what the plan will do (grant, action, handle per line), so the
+    /// approval in the audit log names exactly one plan.
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.label.as_bytes());
+        for (g, t) in &self.actions {
+            h.update(b"\n");
+            h.update(g.id.as_bytes());
+            h.update(b"\t");
+            h.update(t.action.as_bytes());
+            h.update(b"\t");
+            h.update(t.handle.as_bytes());
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// Tenants the plan touches.
+    pub fn tenants(&self) -> BTreeSet<String> {
+        self.actions
+            .iter()
+            .map(|(g, _)| g.tenant.clone())
+            .chain(self.manual.iter().map(|g| g.tenant.clone()))
+            .collect()
+    }
+
+    /// The plan's audit-log payload: counts per provider and tenant, never handles.
+    pub fn summary(&self) -> serde_json::Value {
+        let mut per: BTreeMap<String, u64> = BTreeMap::new();
+        for (g, _) in &self.actions {
+            *per.entry(format!("{}/{}", g.provider, g.tenant))
+                .or_default() += 1;
+        }
+        serde_json::json!({
+            "label": self.label,
+            "title": self.title,
+            "actions": self.actions.len(),
+            "manual": self.manual.len(),
+            "per_tenant": per,
+        })
+    }
+}
+
+/// Progress of a run, for a bar or log lines.
+pub trait RunProgress: Send + Sync {
+    /// The run starts with `total` actions, `done` of them already finished.
+    fn begin(&self, total: u64, done: u64);
+    /// One action reached a settled state.
+    fn action(&self, row: &ActionRow, state: ActionState);
+    /// Verification scanning begins.
+    fn verifying(&self, tenants: usize);
+}
+
+/// Reports nothing.
+pub struct Quiet;
+
+impl RunProgress for Quiet {
+    fn begin(&self, _: u64, _: u64) {}
+    fn action(&self, _: &ActionRow, _: ActionState) {}
+    fn verifying(&self, _: usize) {}
+}
+
+/// The outcome of a run, per action and overall.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Run id.
+    pub run: i64,
+    /// Its label.
+    pub label: String,
+    /// Every action, as journaled and verified.
+    pub actions: Vec<ActionRow>,
+    /// Tenants whose verification scan was partial.
+    pub unverified_tenants: Vec<String>,
+    /// Counts by verification (`gone`, `present`, `unverified`).
+    pub verified: BTreeMap<String, u64>,
+    /// Counts by final action state.
+    pub states: BTreeMap<String, u64>,
+    /// Manual steps the connectors reported, deduplicated.
+    pub manual_steps: Vec<String>,
+}
+
+impl RunReport {
+    /// True when every action a connector could revoke is verified gone.
+    pub fn all_gone(&self) -> bool {
+        self.actions
+            .iter()
+            .filter(|a| a.state != ActionState::Manual)
+            .all(|a| a.verified.as_deref() == Some("gone"))
+    }
+}
+
+/// One tenant's loaded connector and egress, shared by its actions.
+struct TenantRig {
+    connector: Arc<Connector>,
+    egress: Arc<TenantEgress>,
+    ctx: TenantContext,
+}
+
+/// Executes (or resumes) journaled run `run`, then verifies it by rescanning.
+/// `settle` is waited first when a crash left actions in flight.
+pub async fn execute(
+    config: &Config,
+    store: &mut Store,
+    run: i64,
+    label: &str,
+    settle: Option<Duration>,
+    progress: &dyn RunProgress,
+    scan_progress: &dyn Progress,
+) -> Result<RunReport, RevokeError> {
+    let rows = store.run_actions(run)?;
+    let tenant_names: BTreeSet<&str> = rows.iter().map(|r| r.grant.tenant.as_str()).collect();
+    let tenants: Vec<TenantConfig> = config
+        .tenants
+        .iter()
+        .filter(|t| tenant_names.contains(t.name.as_str()))
+        .cloned()
+        .collect();
+    let runtime = Runtime::new(
+        &config.limits,
+        config.cache_dir_or_default(),
+        crate::scan::capacity(config, &tenants) + config.offboard.concurrency as u32,
+    )
+    .map_err(|e| RevokeError::Runtime(crate::error_chain(&e)))?;
+    let connectors = load_connectors(&runtime, &tenants).await;
+    let mut rigs: HashMap<String, Result<TenantRig, String>> = HashMap::new();
+    for t in &tenants {
+        let rig = match connectors.get(&t.connector) {
+            Some(Ok(c)) => tenant_egress(c, t, &runtime).map(|egress| TenantRig {
+                connector: Arc::clone(c),
+                egress,
+                ctx: TenantContext {
+                    tenant: t.name.clone(),
+                    settings: t.settings.clone(),
+                },
+            }),
+            Some(Err(e)) => Err(crate::error_chain(e.as_ref())),
+            None => Err("connector not loaded".to_owned()),
+        };
+        rigs.insert(t.name.clone(), rig);
+    }
+
+    if let Some(wait) = settle
+        && rows.iter().any(|r| r.state == ActionState::InFlight)
+    {
+        tracing::info!(
+            seconds = wait.as_secs(),
+            "waiting for requests an interrupted run may have sent to land before re-reading"
+        );
+        tokio::time::sleep(wait).await;
+    }
+
+    let done = rows.iter().filter(|r| r.state.finished()).count() as u64;
+    progress.begin(rows.len() as u64, done);
+    let journal = Mutex::new(&mut *store);
+    let attempts = config.offboard.attempts;
+    let work = rows.into_iter().filter(|r| !r.state.finished()).map(|row| {
+        let rig = rigs.get(&row.grant.tenant);
+        let journal = &journal;
+        async move {
+            let state = match rig {
+                Some(Ok(rig)) => run_action(rig, journal, run, &row, attempts).await?,
+                Some(Err(why)) => {
+                    let detail = format!("tenant `{}` cannot be reached: {why}", row.grant.tenant);
+                    settle_action(journal, run, &row, ActionState::Failed, &detail, &[])?;
+                    ActionState::Failed
+                }
+                None => {
+                    let detail = format!(
+                        "tenant `{}` is not in the config any more; add it back to revoke this grant",
+                        row.grant.tenant
+                    );
+                    settle_action(journal, run, &row, ActionState::Failed, &detail, &[])?;
+                    ActionState::Failed
+                }
+            };
+            progress.action(&row, state);
+            Ok::<_, RevokeError>(())
+        }
+    });
+    let width = config.offboard.concurrency * tenants.len().max(1);
+    let results: Vec<Result<(), RevokeError>> = futures_util::stream::iter(work)
+        .buffer_unordered(width)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+
+    progress.verifying(tenants.len());
+    let scans = verify_scans(&runtime, config, &tenants, scan_progress).await;
+    store.record_scan(&scans)?;
+    let rows = store.run_actions(run)?;
+    let mut seen: HashMap<&str, (bool, BTreeSet<&str>)> = HashMap::new();
+    for s in &scans {
+        seen.insert(
+            s.tenant.as_str(),
+            (s.complete, s.grants.iter().map(|g| g.id.as_str()).collect()),
+        );
+    }
+    let verdicts: Vec<(i64, &'static str)> = rows
+        .iter()
+        .map(|r| {
+            let v = match seen.get(r.grant.tenant.as_str()) {
+                Some((_, ids)) if ids.contains(r.grant.id.as_str()) => "present",
+                Some((true, _)) => "gone",
+                _ => "unverified",
+            };
+            (r.seq, v)
+        })
+        .collect();
+    let mut verified: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, v) in &verdicts {
+        *verified.entry((*v).to_owned()).or_default() += 1;
+    }
+    let mut states: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &rows {
+        *states.entry(r.state.name().to_owned()).or_default() += 1;
+    }
+    let unverified_tenants: Vec<String> = scans
+        .iter()
+        .filter(|s| !s.complete)
+        .map(|s| s.tenant.clone())
+        .collect();
+    let summary = serde_json::json!({
+        "label": label,
+        "verified": verified,
+        "states": states,
+        "unverified_tenants": unverified_tenants,
+    });
+    let pairs: Vec<(i64, &str)> = verdicts.iter().map(|(s, v)| (*s, *v)).collect();
+    store.finish_run(run, &pairs, &summary)?;
+    let actions = store.run_actions(run)?;
+    let mut manual_steps = Vec::new();
+    for a in &actions {
+        for s in &a.manual_steps {
+            if !manual_steps.contains(s) {
+                manual_steps.push(s.clone());
+            }
+        }
+    }
+    Ok(RunReport {
+        run,
+        label: label.to_owned(),
+        actions,
+        unverified_tenants,
+        verified,
+        states,
+        manual_steps,
+    })
+}
+
+/// Rescans `tenants`; a tenant whose scan is partial is scanned again (twice at
+/// most), so one flaky page does not leave a revocation unverified.
+async fn verify_scans(
+    runtime: &Runtime,
+    config: &Config,
+    tenants: &[TenantConfig],
+    progress: &dyn Progress,
+) -> Vec<TenantScan> {
+    let mut scans = scan_tenants(runtime, config, tenants, progress).await;
+    for _ in 0..2 {
+        let again: Vec<TenantConfig> = tenants
+            .iter()
+            .filter(|t| scans.iter().any(|s| s.tenant == t.name && !s.complete))
+            .cloned()
+            .collect();
+        if again.is_empty() {
+            break;
+        }
+        for fresh in scan_tenants(runtime, config, &again, progress).await {
+            if let Some(slot) = scans.iter_mut().find(|s| s.tenant == fresh.tenant) {
+                *slot = fresh;
+            }
+        }
+    }
+    scans
+}
+
+type Journal<'a> = Mutex<&'a mut Store>;
+
+fn settle_action(
+    journal: &Journal<'_>,
+    run: i64,
+    row: &ActionRow,
+    state: ActionState,
+    detail: &str,
+    steps: &[String],
+) -> Result<(), RevokeError> {
+    let event = "revocation.response";
+    journal
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .action_settled(run, row.seq, state, detail, steps, event)?;
+    Ok(())
+}
+
+/// Whether a failure says nothing reached the provider and a retry cannot help: a
+/// setting, a permission, an unknown action. Everything else may have left.
+fn permanent(e: &CallError) -> bool {
+    matches!(
+        &e.failure,
+        Failure::Connector {
+            code: ErrorCode::Config
+                | ErrorCode::Permission
+                | ErrorCode::Unauthenticated
+                | ErrorCode::Unsupported
+                | ErrorCode::InvalidInput,
+            ..
+        } | Failure::Instantiate(_)
+    )
+}
+
+/// Drives one action to a settled state, journaling every step. Returns its final
+/// state.
+async fn run_action(
+    rig: &TenantRig,
+    journal: &Journal<'_>,
+    run: i64,
+    row: &ActionRow,
+    max_attempts: u32,
+) -> Result<ActionState, RevokeError> {
+    let mut state = row.state;
+    let mut attempts = row.attempts;
+    let mut probes = 0u32;
+    let lock = || journal.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        if state.needs_probe() {
+            if probes >= max_attempts * 2 {
+                return Ok(state);
+            }
+            probes += 1;
+            match rig
+                .connector
+                .probe(
+                    Arc::clone(&rig.egress),
+                    &rig.ctx,
+                    &row.grant.id,
+                    &row.target,
+                )
+                .await
+            {
+                Ok(false) => {
+                    lock().action_settled(
+                        run,
+                        row.seq,
+                        ActionState::Gone,
+                        "re-read after an unanswered attempt: the grant is gone",
+                        &[],
+                        "revocation.probe",
+                    )?;
+                    return Ok(ActionState::Gone);
+                }
+                Ok(true) => {
+                    if attempts >= max_attempts {
+                        lock().action_settled(
+                            run,
+                            row.seq,
+                            ActionState::Failed,
+                            &format!(
+                                "still present after {attempts} attempts; run `--resume` to try again"
+                            ),
+                            &[],
+                            "revocation.probe",
+                        )?;
+                        return Ok(ActionState::Failed);
+                    }
+                }
+                Err(e) => {
+                    // The state stays as it was: nothing is known yet.
+                    tracing::warn!(grant = %row.grant.id, error = %crate::error_chain(&e), "re-read failed");
+                    backoff(probes).await;
+                    continue;
+                }
+            }
+        }
+        lock().action_started(run, row.seq)?;
+        attempts += 1;
+        let outcome = rig
+            .connector
+            .revoke(
+                Arc::clone(&rig.egress),
+                &rig.ctx,
+                &row.grant.id,
+                &row.target,
+            )
+            .await;
+        match outcome {
+            Ok(r) => {
+                let state = match r.status {
+                    RevocationStatus::Revoked => ActionState::Done,
+                    RevocationStatus::AlreadyGone => ActionState::Gone,
+                    RevocationStatus::ManualRequired => ActionState::Manual,
+                };
+                lock().action_settled(
+                    run,
+                    row.seq,
+                    state,
+                    &r.detail,
+                    &r.manual_steps,
+                    "revocation.response",
+                )?;
+                return Ok(state);
+            }
+            Err(e) if permanent(&e) => {
+                let detail = crate::error_chain(&e);
+                lock().action_settled(
+                    run,
+                    row.seq,
+                    ActionState::Failed,
+                    &detail,
+                    &[],
+                    "revocation.response",
+                )?;
+                return Ok(ActionState::Failed);
+            }
+            Err(e) => {
+                let detail = format!("no clear answer: {}", crate::error_chain(&e));
+                lock().action_settled(
+                    run,
+                    row.seq,
+                    ActionState::Ambiguous,
+                    &detail,
+                    &[],
+                    "revocation.response",
+                )?;
+                state = ActionState::Ambiguous;
+                backoff(attempts).await;
+            }
+        }
+    }
+}
+
+async fn backoff(attempt: u32) {
+    let ms = 250u64 << attempt.min(5);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AppRef, GrantKind, PrincipalKind, PrincipalRef};
+
+    fn grant(id: &str, tenant: &str, target: Option<(&str, &str)>) -> GrantRecord {
+        GrantRecord {
+            id: id.into(),
+            provider: "github".into(),
+            tenant: tenant.into(),
+            app: AppRef {
+                id: "1".into(),
+                name: "a".into(),
+                publisher: None,
+                attributes: BTreeMap::new(),
+            },
+            principal: PrincipalRef {
+                kind: PrincipalKind::User,
+                id: "u".into(),
+                display: None,
+            },
+            kind: GrantKind::Delegated,
+            scopes: vec![],
+            created_at: None,
+            last_used_at: None,
+            expires_at: None,
+            vendor: None,
+            score: None,
+            revocation: target.map(|(a, h)| RevocationTarget {
+                action: a.into(),
+                handle: h.into(),
+            }),
+            attributes: BTreeMap::new(),
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn plans_split_revocable_from_manual_and_hash_what_they_do() {
+        let p = Plan::new(
+            "vendor:x",
+            "t",
+            vec![
+                grant("g/b/2", "b", Some(("pat-grant", "2"))),
+                grant("g/a/1", "a", Some(("pat-grant", "1"))),
+                grant("g/a/3", "a", None),
+            ],
+        );
+        let ids: Vec<&str> = p.actions.iter().map(|(g, _)| g.id.as_str()).collect();
+        assert_eq!(ids, ["g/a/1", "g/b/2"]);
+        assert_eq!(p.manual.len(), 1);
+        assert_eq!(p.tenants().len(), 2);
+        assert!(!p.followups["github"].is_empty());
+        let same = Plan::new(
+            "vendor:x",
+            "t",
+            vec![
+                grant("g/a/1", "a", Some(("pat-grant", "1"))),
+                grant("g/b/2", "b", Some(("pat-grant", "2"))),
+            ],
+        );
+        assert_eq!(p.hash(), same.hash(), "order of input does not matter");
+        let other = Plan::new(
+            "vendor:x",
+            "t",
+            vec![grant("g/a/1", "a", Some(("pat-grant", "9")))],
+        );
+        assert_ne!(p.hash(), other.hash());
+    }
+
+    #[test]
+    fn only_clear_refusals_are_permanent() {
+        let err = |failure| CallError {
+            connector: "c".into(),
+            tenant: "t".into(),
+            call: "revoke".into(),
+            failure,
+        };
+        let conn = |code| Failure::Connector {
+            code,
+            message: String::new(),
+        };
+        assert!(permanent(&err(conn(ErrorCode::Permission))));
+        assert!(permanent(&err(conn(ErrorCode::Config))));
+        for ambiguous in [
+            conn(ErrorCode::Egress),
+            conn(ErrorCode::Provider),
+            conn(ErrorCode::RateLimited),
+            conn(ErrorCode::Malformed),
+            Failure::Wall(Duration::from_secs(1)),
+            Failure::Trap("x".into()),
+        ] {
+            assert!(!permanent(&err(ambiguous.clone())), "{ambiguous:?}");
+        }
+    }
+}

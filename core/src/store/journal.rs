@@ -1,0 +1,375 @@
+//! The revocation journal: runs, their actions, and each action's state, written
+//! before and after every provider call.
+//!
+//! Every journal write lands in the same transaction as its audit-log entry, so the
+//! journal and the log never disagree: a crash leaves both at the last committed step.
+//! The journal is what makes revocation exactly-once across crashes: an action whose
+//! state says a request may have left (`in_flight`, `ambiguous`) is re-read at the
+//! provider before anyone sends it again (see [`crate::revoke`]).
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::{Store, StoreError, append_audit_in};
+use crate::model::{GrantRecord, RevocationTarget};
+use crate::scan::now_rfc3339;
+
+/// Where one action stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionState {
+    /// Planned; nothing sent yet.
+    Pending,
+    /// Journaled as started: a request may have left. Re-read before any retry.
+    InFlight,
+    /// The last attempt failed in a way that does not say whether the provider acted
+    /// (a timeout, a reset, a 5xx). Re-read before any retry.
+    Ambiguous,
+    /// The provider confirmed the revocation.
+    Done,
+    /// The target was already gone (a re-read or the provider said so): done too.
+    Gone,
+    /// No API can revoke it; the manual steps say what a person must do.
+    Manual,
+    /// Failed for a reason a retry cannot cure (a permission, a setting); a re-read
+    /// comes first when it is tried again.
+    Failed,
+}
+
+impl ActionState {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionState::Pending => "pending",
+            ActionState::InFlight => "in_flight",
+            ActionState::Ambiguous => "ambiguous",
+            ActionState::Done => "done",
+            ActionState::Gone => "gone",
+            ActionState::Manual => "manual",
+            ActionState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ActionState> {
+        [
+            ActionState::Pending,
+            ActionState::InFlight,
+            ActionState::Ambiguous,
+            ActionState::Done,
+            ActionState::Gone,
+            ActionState::Manual,
+            ActionState::Failed,
+        ]
+        .into_iter()
+        .find(|a| a.name() == s)
+    }
+
+    /// True once nothing more will be sent for the action.
+    pub fn finished(self) -> bool {
+        matches!(
+            self,
+            ActionState::Done | ActionState::Gone | ActionState::Manual
+        )
+    }
+
+    /// True when a request may have reached the provider without an answer: the
+    /// target must be re-read before it is sent again.
+    pub fn needs_probe(self) -> bool {
+        matches!(
+            self,
+            ActionState::InFlight | ActionState::Ambiguous | ActionState::Failed
+        )
+    }
+}
+
+/// A journaled run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    /// Run id.
+    pub id: i64,
+    /// `vendor:ID` or `enforce`.
+    pub label: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// SHA-256 of the approved plan.
+    pub plan_hash: String,
+    /// When it was approved, if it was.
+    pub approved_at: Option<String>,
+    /// Who approved it.
+    pub approved_by: Option<String>,
+    /// When verification finished, if it did.
+    pub finished_at: Option<String>,
+}
+
+/// A journaled action.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRow {
+    /// Position in the run.
+    pub seq: i64,
+    /// The grant as planned.
+    pub grant: GrantRecord,
+    /// The connector's revocation target.
+    pub target: RevocationTarget,
+    /// Where it stands.
+    pub state: ActionState,
+    /// Revoke calls made so far.
+    pub attempts: u32,
+    /// The last outcome, in a sentence.
+    pub detail: Option<String>,
+    /// What a person must still do.
+    pub manual_steps: Vec<String>,
+    /// `gone`, `present` or `unverified`, once verified.
+    pub verified: Option<String>,
+}
+
+impl Store {
+    fn with_tx<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let path = self.path.clone();
+        let wrap = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(wrap)?;
+        let out = f(&tx, &self.actor).map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(out)
+    }
+
+    /// Journals a new run with its actions (all `pending`) and logs the plan.
+    /// `summary` is the plan's audit-log payload.
+    pub fn create_run(
+        &mut self,
+        label: &str,
+        plan_hash: &str,
+        actions: &[(GrantRecord, RevocationTarget)],
+        summary: &serde_json::Value,
+    ) -> Result<i64, StoreError> {
+        self.with_tx(|tx, actor| {
+            let now = now_rfc3339();
+            tx.execute(
+                "INSERT INTO revocation_runs (label, created_at, plan_hash) VALUES (?1, ?2, ?3)",
+                params![label, now, plan_hash],
+            )?;
+            let run = tx.last_insert_rowid();
+            let mut insert = tx.prepare(
+                "INSERT INTO revocation_actions (run_id, seq, grant_id, tenant, provider, app_id, \
+                 action, handle, record, state, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
+            )?;
+            for (i, (g, t)) in actions.iter().enumerate() {
+                let record = serde_json::to_string(g).unwrap_or_default();
+                insert.execute(params![
+                    run,
+                    i as i64 + 1,
+                    g.id,
+                    g.tenant,
+                    g.provider,
+                    g.app.id,
+                    t.action,
+                    t.handle,
+                    record,
+                    now
+                ])?;
+            }
+            let mut data = summary.clone();
+            data["run"] = run.into();
+            data["plan_hash"] = plan_hash.into();
+            append_audit_in(tx, "revocation.plan", actor, &data)?;
+            Ok(run)
+        })
+    }
+
+    /// Records the approval of a run; `how` says how it was given (`--yes`,
+    /// `interactive`).
+    pub fn approve_run(&mut self, run: i64, how: &str) -> Result<(), StoreError> {
+        self.with_tx(|tx, actor| {
+            let now = now_rfc3339();
+            tx.execute(
+                "UPDATE revocation_runs SET approved_at = ?2, approved_by = ?3 WHERE id = ?1",
+                params![run, now, actor],
+            )?;
+            let hash: String = tx.query_row(
+                "SELECT plan_hash FROM revocation_runs WHERE id = ?1",
+                [run],
+                |r| r.get(0),
+            )?;
+            append_audit_in(
+                tx,
+                "revocation.approval",
+                actor,
+                &serde_json::json!({ "run": run, "plan_hash": hash, "how": how }),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Journals that action `seq` is about to be sent (state `in_flight`, one more
+    /// attempt), before the request leaves.
+    pub fn action_started(&mut self, run: i64, seq: i64) -> Result<(), StoreError> {
+        self.with_tx(|tx, actor| {
+            let (grant, attempts): (String, i64) = tx.query_row(
+                "UPDATE revocation_actions SET state = 'in_flight', attempts = attempts + 1, \
+                 updated_at = ?3 WHERE run_id = ?1 AND seq = ?2 RETURNING grant_id, attempts",
+                params![run, seq, now_rfc3339()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            append_audit_in(
+                tx,
+                "revocation.action",
+                actor,
+                &serde_json::json!({ "run": run, "seq": seq, "grant": grant, "attempt": attempts }),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Journals an action's outcome: its new state, the provider's answer in a
+    /// sentence, and what stays manual. `event` is the audit kind
+    /// (`revocation.response` after a revoke call, `revocation.probe` after a re-read).
+    pub fn action_settled(
+        &mut self,
+        run: i64,
+        seq: i64,
+        state: ActionState,
+        detail: &str,
+        manual_steps: &[String],
+        event: &str,
+    ) -> Result<(), StoreError> {
+        self.with_tx(|tx, actor| {
+            let steps = serde_json::to_string(manual_steps).unwrap_or_else(|_| "[]".into());
+            let grant: String = tx.query_row(
+                "UPDATE revocation_actions SET state = ?3, detail = ?4, manual_steps = ?5, \
+                 updated_at = ?6 WHERE run_id = ?1 AND seq = ?2 RETURNING grant_id",
+                params![run, seq, state.name(), detail, steps, now_rfc3339()],
+                |r| r.get(0),
+            )?;
+            append_audit_in(
+                tx,
+                event,
+                actor,
+                &serde_json::json!({
+                    "run": run, "seq": seq, "grant": grant, "state": state.name(), "detail": detail,
+                }),
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records the verification of a run: each action's `gone`/`present`/`unverified`,
+    /// the summary in the audit log, and the run as finished.
+    pub fn finish_run(
+        &mut self,
+        run: i64,
+        verified: &[(i64, &str)],
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.with_tx(|tx, actor| {
+            let mut update = tx.prepare(
+                "UPDATE revocation_actions SET verified = ?3 WHERE run_id = ?1 AND seq = ?2",
+            )?;
+            for (seq, v) in verified {
+                update.execute(params![run, seq, v])?;
+            }
+            tx.execute(
+                "UPDATE revocation_runs SET finished_at = ?2, outcome = ?3 WHERE id = ?1",
+                params![run, now_rfc3339(), summary.to_string()],
+            )?;
+            let mut data = summary.clone();
+            data["run"] = run.into();
+            append_audit_in(tx, "revocation.verification", actor, &data)?;
+            Ok(())
+        })
+    }
+
+    /// The newest approved run with this label that has not finished verification.
+    pub fn unfinished_run(&self, label: &str) -> Result<Option<RunRow>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, label, created_at, plan_hash, approved_at, approved_by, finished_at \
+                 FROM revocation_runs WHERE label = ?1 AND approved_at IS NOT NULL \
+                 AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
+                [label],
+                run_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every run, newest first.
+    pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, label, created_at, plan_hash, approved_at, approved_by, finished_at \
+                 FROM revocation_runs ORDER BY id DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], run_row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// A run's actions, in order.
+    pub fn run_actions(&self, run: i64) -> Result<Vec<ActionRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, record, action, handle, state, attempts, detail, manual_steps, verified \
+                 FROM revocation_actions WHERE run_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, record, action, handle, state, attempts, detail, steps, verified) =
+                row.map_err(|e| self.err(e))?;
+            out.push(ActionRow {
+                seq,
+                grant: serde_json::from_str(&record).map_err(|e| corrupt(e.to_string()))?,
+                target: RevocationTarget { action, handle },
+                state: ActionState::parse(&state)
+                    .ok_or_else(|| corrupt(format!("unknown action state `{state}`")))?,
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                detail,
+                manual_steps: serde_json::from_str(&steps).unwrap_or_default(),
+                verified,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: r.get(0)?,
+        label: r.get(1)?,
+        created_at: r.get(2)?,
+        plan_hash: r.get(3)?,
+        approved_at: r.get(4)?,
+        approved_by: r.get(5)?,
+        finished_at: r.get(6)?,
+    })
+}
