@@ -1,57 +1,77 @@
 //! grantscope connector for Microsoft Entra ID tenants (Microsoft Graph).
+//!
+//! Enumerates the delegated permission grants (user and admin consent) and application
+//! permissions (app role assignments) held by third-party apps, and revokes them.
+//! `README.md` holds the mapping from Entra objects to grants.
+//!
+//! This file is the WIT glue only: it reads settings and hands [`api`] a [`Transport`]
+//! that sends through the host's egress. All provider logic is in [`api`], free of
+//! I/O and tested natively.
 
 #![deny(missing_docs)]
 
+pub mod api;
+
+use api::{Settings, Transport};
+use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::{
-    Capability, Context, Error, ErrorCode, Guest, Manifest, Revocation, RevocationTarget, Step,
-    TargetState, Task,
+    Context, Error, Guest, Level, Manifest, Method, Revocation, RevocationTarget, Step,
+    TargetState, Task, log,
 };
 
 /// The connector's implementation of the `grantscope:connector` contract.
 pub struct MicrosoftEntra;
 
-fn unsupported() -> Error {
-    Error::new(
-        ErrorCode::Unsupported,
-        "the Microsoft Entra connector is not written yet",
-    )
+/// Requests through the host's egress.
+struct Egress;
+
+impl Transport for Egress {
+    fn send(
+        &mut self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Response, Error> {
+        http::send(method, url, headers, body)
+    }
 }
 
 impl Guest for MicrosoftEntra {
     fn manifest() -> Manifest {
-        Manifest {
-            id: "microsoft-entra".to_owned(),
-            name: "Microsoft Entra ID tenants (Microsoft Graph)".to_owned(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            provider: "microsoft-entra".to_owned(),
-            hosts: vec![
-                "graph.microsoft.com".to_owned(),
-                "login.microsoftonline.com".to_owned(),
-            ],
-            capabilities: vec![Capability::Enumerate],
-            credential_kinds: vec!["static-token".to_owned()],
-            permissions: Vec::new(),
-            settings: Vec::new(),
+        api::manifest()
+    }
+
+    fn start(ctx: Context) -> Result<Vec<Task>, Error> {
+        let settings = Settings::from_context(&ctx)?;
+        Ok(api::start_tasks(&settings))
+    }
+
+    fn run(ctx: Context, task: Task) -> Result<Step, Error> {
+        let settings = Settings::from_context(&ctx)?;
+        let job = api::decode_task(&settings, &task)?;
+        let out = api::run(&settings, &job, &mut Egress)?;
+        for line in &out.warnings {
+            log(Level::Warn, line);
         }
+        Ok(Step {
+            grants: out.grants,
+            tasks: out.tasks,
+        })
     }
 
-    fn start(_ctx: Context) -> Result<Vec<Task>, Error> {
-        Err(unsupported())
+    fn revoke(ctx: Context, target: RevocationTarget) -> Result<Revocation, Error> {
+        let settings = Settings::from_context(&ctx)?;
+        api::revoke(&settings, &target, &mut Egress)
     }
 
-    fn run(_ctx: Context, _task: Task) -> Result<Step, Error> {
-        Err(unsupported())
-    }
-
-    fn revoke(_ctx: Context, _target: RevocationTarget) -> Result<Revocation, Error> {
-        Err(unsupported())
-    }
-
-    fn probe(_ctx: Context, _target: RevocationTarget) -> Result<TargetState, Error> {
-        Err(unsupported())
+    fn probe(ctx: Context, target: RevocationTarget) -> Result<TargetState, Error> {
+        let settings = Settings::from_context(&ctx)?;
+        api::probe(&settings, &target, &mut Egress)
     }
 }
 
-// Only wasm builds export the component (see the GitHub connector).
+// Only wasm builds export the component: its symbol names are not valid in a native
+// linker's version script, and native builds exist for tests.
 #[cfg(target_arch = "wasm32")]
 grantscope_connector_sdk::export_connector!(MicrosoftEntra);
