@@ -446,7 +446,9 @@ async fn run_action(
     max_attempts: u32,
 ) -> Result<ActionState, RevokeError> {
     let mut state = row.state;
-    let mut attempts = row.attempts;
+    // Attempts count per invocation: `--resume` is an operator asking to try again,
+    // and a crash must not use up the budget (the journal keeps the total).
+    let mut attempts = 0;
     let mut probes = 0u32;
     let lock = || journal.lock().unwrap_or_else(PoisonError::into_inner);
     loop {

@@ -710,7 +710,8 @@ fn print_plan(
     )?;
     writeln!(
         w,
-        "{} live grants in {} tenants across {} providers: {} revocable through the API, {} need a person.\n",
+        "{} live grants in {} tenants across {} providers: {} go to their connectors' revoke \
+         (each says what it did, or what a person must do), {} have no revocation target.\n",
         plan.actions.len() + plan.manual.len(),
         plan.tenants().len(),
         providers.len(),

@@ -9,6 +9,7 @@ mod diffs;
 mod google_workspace;
 mod inventory;
 mod microsoft_entra;
+mod offboarding;
 mod okta;
 mod reports;
 mod revocation;
