@@ -927,13 +927,33 @@ mod tests {
     #[test]
     fn the_example_config_is_valid() {
         let text = include_str!("../../config/example.toml");
-        // The example takes its key from an environment variable the test does not
+        // The example takes its keys from environment variables the test does not
         // set; that must be the only complaint.
         let err = parse(text).err().unwrap_or_default();
         assert!(
             err.contains("`GRANTSCOPE_GITHUB_APP_KEY`, which is not set"),
             "{err}"
         );
+        // With the keys in files instead, everything else is valid.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        std::fs::write(dir.path().join("k.pem"), "not checked until signing")
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        let with_files: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("private_key_env") {
+                    "private_key_file = \"k.pem\"".to_owned()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = Config::parse(&with_files, Path::new("example.toml"), dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.tenants.len(), 3);
+        assert_eq!(c.policies.len(), 2);
+        assert_eq!(c.vendor_registry, Some(dir.path().join("vendors.toml")));
     }
 
     #[test]

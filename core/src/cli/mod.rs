@@ -773,9 +773,11 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     sim.write_config(&config_path)?;
     sim.write_truth(&args.out.join("truth.json"))?;
     let config = Config::load(&config_path)?;
-    let mut store = Store::open(&db.unwrap_or_else(|| args.out.join("grantscope.db")))?;
+    let db_path = db.unwrap_or_else(|| args.out.join("grantscope.db"));
+    let mut store = Store::open(&db_path)?;
     println!(
-        "grantscope demo: a simulated GitHub estate ({} tenants, {} members in the main org, 5% injected faults)\n",
+        "grantscope demo: a simulated estate in GitHub, Google Workspace, Microsoft Entra, \
+         Slack, Okta and Salesforce ({} tenants, {} people, 5% injected faults)\n",
         config.tenants.len(),
         args.users
     );
@@ -790,7 +792,7 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
         .flat_map(|s| s.grants.iter().cloned())
         .collect();
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
-    meta.title = Some("grantscope demo: a simulated GitHub estate".into());
+    meta.title = Some("grantscope demo: a simulated six-provider estate".into());
     meta.tenants = scans.iter().map(report::TenantStatus::from).collect();
     let report_path = args.out.join("report.html");
     write_atomically(&report_path, |buf| {
@@ -809,8 +811,16 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     demo_digest(&mut out, &grants)?;
     writeln!(
         out,
-        "\nwritten to {}: report.html (open it in a browser), grants.json, grantscope.db (inventory), grantscope.toml (config), truth.json",
+        "\nwritten to {}: report.html (open it in a browser), grants.json, grantscope.db (inventory), grantscope.toml (config), grantscope.vendors.toml (vendor registry), truth.json",
         args.out.display()
+    )?;
+    writeln!(
+        out,
+        "next: grantscope --db {db} vendors --config {cfg} list\n      \
+         grantscope --db {db} offboard driftwood-chat --config {cfg}   (the plan; the \
+         demo's simulator has stopped, so there is nothing to execute against)",
+        db = db_path.display(),
+        cfg = config_path.display()
     )?;
     Ok(exit_for(&scans))
 }

@@ -415,3 +415,141 @@ async fn sigkill_at_random_points_then_resume_revokes_each_grant_exactly_once() 
     run_async(e.cmd(&["audit", "verify"])).await.expect_code(0);
     assert!(e.f.sim.stats().faults > 0, "no fault was injected");
 }
+
+#[tokio::test]
+async fn vendors_commands_read_and_edit_the_registry_and_enforce_applies_policies() {
+    let f = Fixture::start_providers(12, 60, 0.0, &[Provider::Okta, Provider::Salesforce]).await;
+    let policies = "[limits]\nrequests_per_second = 400\n\n\
+                    [[policy]]\nname = \"offboarded vendors\"\nwhen = \"vendor-offboarded\"\n\n\
+                    [[policy]]\nname = \"owners\"\nwhen = \"no-owner\"\naction = \"report\"\n";
+    let config = f.write_config_with("enforce.toml", policies);
+    let e = Estate {
+        db: f.path("g.db"),
+        config,
+        f,
+    };
+    e.scan().await;
+    let truth = e.f.sim.truth();
+    let cfg = e.config_arg().to_owned();
+
+    // list: every vendor with its live grants; show: one vendor's facts and grants.
+    let list = run_async(e.cmd(&["vendors", "--config", &cfg, "list", "--json"])).await;
+    list.expect_code(0);
+    let list = json(&list);
+    let rows = list["vendors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 12, "the auditor and eleven vendors");
+    let victim = rows
+        .iter()
+        .filter(|r| r["id"] != "grantscope")
+        .max_by_key(|r| r["live_grants"].as_u64().unwrap_or(0))
+        .unwrap_or_else(|| panic!("no vendor row"));
+    let id = victim["id"].as_str().unwrap_or_default().to_owned();
+    let name = victim["name"].as_str().unwrap_or_default().to_owned();
+    let mapped = e.grants_of(&truth, &name).len() as u64;
+    assert_eq!(victim["live_grants"].as_u64(), Some(mapped), "{victim}");
+    let show = run_async(e.cmd(&["vendors", "--config", &cfg, "show", &id])).await;
+    show.expect_code(0);
+    assert!(
+        show.stdout.contains(&format!("live grants: {mapped}")),
+        "{}",
+        show.stdout
+    );
+
+    // unmapped apps and findings come from the same registry.
+    let unmapped = run_async(e.cmd(&["vendors", "--config", &cfg, "unmapped", "--json"])).await;
+    unmapped.expect_code(0);
+    let unmapped_apps = json(&unmapped)["apps"].as_array().map_or(0, Vec::len);
+    assert!(
+        unmapped_apps > 0,
+        "the simulator keeps some apps without a vendor"
+    );
+    let findings =
+        run_async(e.cmd(&["vendors", "--config", &cfg, "findings", "--json", "--fail"])).await;
+    findings.expect_code(1);
+    let kinds: BTreeSet<String> = json(&findings)["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["kind"].as_str().map(str::to_owned))
+        .collect();
+    for k in ["no-vendor", "no-owner", "contract-ended"] {
+        assert!(kinds.contains(k), "no {k} finding: {kinds:?}");
+    }
+
+    // Bad input is an error that says what to do, and changes nothing.
+    let bad =
+        run_async(e.cmd(&["vendors", "--config", &cfg, "set", &id, "--status", "gone"])).await;
+    bad.expect_code(2);
+    assert!(
+        bad.stderr.contains("unknown vendor status"),
+        "{}",
+        bad.stderr
+    );
+    let clash = run_async(e.cmd(&[
+        "vendors",
+        "--config",
+        &cfg,
+        "set",
+        "grantscope",
+        "--app",
+        &format!(
+            "salesforce={}",
+            e.grants_of(&truth, &name)
+                .iter()
+                .find(|g| g.provider == "salesforce")
+                .map(|g| g.app.id.clone())
+                .unwrap_or_default()
+        ),
+    ]))
+    .await;
+    clash.expect_code(2);
+    assert!(clash.stderr.contains("claimed by both"), "{}", clash.stderr);
+
+    // The enforce plan selects the vendor's grants once it is offboarded, and changes
+    // nothing; --execute revokes them.
+    let plan = run_async(e.cmd(&["enforce", "--config", &cfg, "--json"])).await;
+    plan.expect_code(0);
+    assert_eq!(
+        json(&plan)["plan"]["actions"].as_array().map(Vec::len),
+        Some(0)
+    );
+    run_async(e.cmd(&[
+        "vendors",
+        "--config",
+        &cfg,
+        "set",
+        &id,
+        "--status",
+        "offboarded",
+    ]))
+    .await
+    .expect_code(0);
+    let plan = run_async(e.cmd(&["enforce", "--config", &cfg, "--json"])).await;
+    plan.expect_code(0);
+    let planned = json(&plan)["plan"]["actions"]
+        .as_array()
+        .map_or(0, Vec::len) as u64;
+    assert_eq!(planned, mapped, "the policy selects every grant of {name}");
+    assert!(
+        e.f.sim.stats().revocations.is_empty(),
+        "planning revoked nothing"
+    );
+    let no_yes = run_async(e.cmd(&["enforce", "--config", &cfg, "--execute"])).await;
+    no_yes.expect_code(2);
+    assert!(no_yes.stderr.contains("--yes"), "{}", no_yes.stderr);
+    let ran = run_async(e.cmd(&["enforce", "--config", &cfg, "--execute", "--yes"])).await;
+    ran.expect_code(0);
+    assert!(
+        ran.stdout
+            .contains("Every grant revocable through an API is gone"),
+        "{}",
+        ran.stdout
+    );
+    let after = e.f.sim.truth();
+    assert!(e.grants_of(&after, &name).is_empty(), "{name} keeps grants");
+    assert_eq!(
+        after.grants.len() as u64,
+        truth.grants.len() as u64 - mapped,
+        "nothing else was touched"
+    );
+}
