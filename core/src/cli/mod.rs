@@ -396,7 +396,7 @@ fn print_summary(
 ) -> Result<()> {
     writeln!(
         out,
-        "{:<24} {:<10} {:>7} {:>7} {:>8} {:>9}  status",
+        "{:<24} {:<16} {:>7} {:>7} {:>8} {:>9}  status",
         "tenant", "provider", "grants", "tasks", "requests", "throttled"
     )?;
     for s in scans {
@@ -407,7 +407,7 @@ fn print_summary(
         };
         writeln!(
             out,
-            "{:<24} {:<10} {:>7} {:>7} {:>8} {:>9}  {status}",
+            "{:<24} {:<16} {:>7} {:>7} {:>8} {:>9}  {status}",
             s.tenant,
             s.provider,
             s.grants.len(),
@@ -784,14 +784,19 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     let mut scans = run_scans(&config, &config.tenants).await?;
     let recorded = store.record_scan(&scans)?;
     sim.shutdown().await;
-    score_scans(&mut scans, Some(&config))?;
-
-    write_atomically(&args.out.join("grants.json"), |buf| print_json(buf, &scans))?;
-    let owned: Vec<GrantRecord> = scans
+    let mut owned: Vec<GrantRecord> = scans
         .iter()
         .flat_map(|s| s.grants.iter().cloned())
         .collect();
+    let (vendors, apps) = score(&mut owned, Some(&config))?;
+    let mut rest = owned.iter();
+    for s in &mut scans {
+        s.grants = rest.by_ref().take(s.grants.len()).cloned().collect();
+    }
+    write_atomically(&args.out.join("grants.json"), |buf| print_json(buf, &scans))?;
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
+    meta.vendors = vendors.clone();
+    meta.apps = apps;
     meta.title = Some("grantscope demo: a simulated six-provider estate".into());
     meta.tenants = scans.iter().map(report::TenantStatus::from).collect();
     let report_path = args.out.join("report.html");
@@ -808,7 +813,7 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     let grants: Vec<&GrantRecord> = owned.iter().collect();
     let mut out = std::io::stdout().lock();
     print_summary(&mut out, &scans, recorded.added, recorded.removed)?;
-    demo_digest(&mut out, &grants)?;
+    demo_digest(&mut out, &grants, &vendors)?;
     writeln!(
         out,
         "\nwritten to {}: report.html (open it in a browser), grants.json, grantscope.db (inventory), grantscope.toml (config), grantscope.vendors.toml (vendor registry), truth.json",
@@ -827,57 +832,47 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
 
 /// A short reading of the inventory for a person: the installed apps with what
 /// they can do, then the members' tokens and keys.
-fn demo_digest(out: &mut impl Write, grants: &[&GrantRecord]) -> Result<()> {
+fn demo_digest(
+    out: &mut impl Write,
+    grants: &[&GrantRecord],
+    vendors: &[crate::score::Aggregate],
+) -> Result<()> {
     use crate::model::GrantKind;
-    let mut installs: Vec<&&GrantRecord> = grants
-        .iter()
-        .filter(|g| g.kind == GrantKind::Installation)
-        .collect();
-    installs.sort_by(|a, b| (&a.tenant, &a.app.name).cmp(&(&b.tenant, &b.app.name)));
+    const KINDS: [GrantKind; 6] = [
+        GrantKind::Delegated,
+        GrantKind::AdminConsent,
+        GrantKind::Application,
+        GrantKind::Installation,
+        GrantKind::PersonalToken,
+        GrantKind::ApiKey,
+    ];
+    let mut by_provider: BTreeMap<&str, [usize; 6]> = BTreeMap::new();
+    for g in grants {
+        let row = by_provider.entry(g.provider.as_str()).or_default();
+        if let Some(i) = KINDS.iter().position(|k| *k == g.kind) {
+            row[i] += 1;
+        }
+    }
     writeln!(
         out,
-        "\napps installed on the organisations ({}):",
-        installs.len()
+        "
+{:<18} {:>9} {:>13} {:>11} {:>12} {:>14} {:>7}",
+        "grants by kind",
+        "delegated",
+        "admin_consent",
+        "application",
+        "installation",
+        "personal_token",
+        "api_key"
     )?;
-    for g in &installs {
-        let writes: Vec<&str> = g
-            .scopes
-            .iter()
-            .filter(|s| s.ends_with(":write") || s.ends_with(":admin"))
-            .map(String::as_str)
-            .collect();
-        let reach = match g.attributes.get("repository_selection").map(String::as_str) {
-            Some("all") => "all repositories",
-            Some("selected") => "selected repositories",
-            _ => "organisation",
-        };
-        let suspended = if g.attributes.get("suspended").map(String::as_str) == Some("true") {
-            " (suspended)"
-        } else {
-            ""
-        };
+    for (provider, row) in &by_provider {
         writeln!(
             out,
-            "  {:<12} {:<28} {:<22} {} write permission(s){suspended}{}",
-            g.tenant,
-            g.app.name,
-            reach,
-            writes.len(),
-            if writes.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    ": {}",
-                    writes
-                        .iter()
-                        .take(4)
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }
+            "{provider:<18} {:>9} {:>13} {:>11} {:>12} {:>14} {:>7}",
+            row[0], row[1], row[2], row[3], row[4], row[5]
         )?;
     }
+
     let mut by_tier: BTreeMap<Tier, usize> = BTreeMap::new();
     for g in grants {
         if let Some(s) = &g.score {
@@ -886,7 +881,8 @@ fn demo_digest(out: &mut impl Write, grants: &[&GrantRecord]) -> Result<()> {
     }
     writeln!(
         out,
-        "\nblast radius: {}",
+        "
+blast radius of the grants: {}",
         by_tier
             .iter()
             .rev()
@@ -894,8 +890,44 @@ fn demo_digest(out: &mut impl Write, grants: &[&GrantRecord]) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     )?;
+
+    writeln!(
+        out,
+        "
+vendors by blast radius (the union of what their grants reach, across providers):"
+    )?;
+    let mut ranked: Vec<&crate::score::Aggregate> =
+        vendors.iter().filter(|v| !v.key.is_empty()).collect();
+    ranked.sort_by_key(|v| std::cmp::Reverse(v.score.value));
+    for v in ranked.iter().take(8) {
+        let domains: Vec<&str> = v.domains.iter().take(5).map(|d| d.name()).collect();
+        writeln!(
+            out,
+            "  {:>3} {:<8} {:<22} {:>4} grants, {} providers, {:>4} people · {}",
+            v.score.value,
+            report::tier_name(v.score.tier),
+            v.name,
+            v.grants,
+            v.providers.len(),
+            v.principals,
+            domains.join(", ")
+        )?;
+    }
+    if let Some(none) = vendors.iter().find(|v| v.key.is_empty()) {
+        writeln!(
+            out,
+            "  and {} grants of apps no vendor in the registry claims (`grantscope vendors unmapped`)",
+            none.grants
+        )?;
+    }
+
     let mut top: Vec<&&GrantRecord> = grants.iter().filter(|g| g.score.is_some()).collect();
     top.sort_by_key(|g| std::cmp::Reverse(g.score.as_ref().map(|s| s.value)));
+    writeln!(
+        out,
+        "
+widest single grants:"
+    )?;
     for g in top.iter().take(5) {
         let (value, tier, why) = g
             .score
@@ -913,35 +945,16 @@ fn demo_digest(out: &mut impl Write, grants: &[&GrantRecord]) -> Result<()> {
             .unwrap_or_default();
         writeln!(
             out,
-            "  {value:>3} {tier:<8} {} on {} ({}): {why}",
+            "  {value:>3} {tier:<8} {} in {} ({}): {why}",
             g.app.name, g.tenant, g.principal.id
         )?;
     }
     let count = |f: &dyn Fn(&GrantRecord) -> bool| grants.iter().filter(|g| f(g)).count();
-    writeln!(out, "\nmembers' credentials that reach the organisations:")?;
     writeln!(
         out,
-        "  OAuth and GitHub App user tokens  {:>6}  (GitHub does not say which app holds them)",
-        count(&|g| g.kind == GrantKind::Delegated)
-    )?;
-    writeln!(
-        out,
-        "  personal access tokens            {:>6}",
-        count(&|g| g.kind == GrantKind::PersonalToken)
-    )?;
-    writeln!(
-        out,
-        "  SSH keys                          {:>6}",
-        count(&|g| g.kind == GrantKind::ApiKey)
-    )?;
-    writeln!(
-        out,
-        "  never used since authorised       {:>6}",
-        count(&|g| g.kind != GrantKind::Installation && g.last_used_at.is_none())
-    )?;
-    writeln!(
-        out,
-        "  with no expiry                    {:>6}",
+        "
+no recorded use since granted: {}; no expiry: {}",
+        count(&|g| g.kind != GrantKind::Installation && g.last_used_at.is_none()),
         count(&|g| g.kind != GrantKind::Installation && g.expires_at.is_none())
     )?;
     Ok(())
