@@ -190,6 +190,9 @@ pub struct TenantConfig {
     pub credential: Credential,
     /// Overrides `[scan] concurrency`.
     pub concurrency: Option<usize>,
+    /// Overrides `[limits] requests_per_second` for this tenant (Slack's method tiers
+    /// want one request a second; a loopback simulator takes hundreds).
+    pub requests_per_second: Option<u32>,
 }
 
 /// A configuration problem, with the file and what to fix.
@@ -324,6 +327,7 @@ struct RawTenant {
     settings: BTreeMap<String, String>,
     credential: RawCredential,
     concurrency: Option<usize>,
+    requests_per_second: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +444,13 @@ impl Config {
             {
                 return Err(ctx(format!("concurrency = {c}: use a value from 1 to 256")));
             }
+            if let Some(r) = t.requests_per_second
+                && !(1..=10_000).contains(&r)
+            {
+                return Err(ctx(format!(
+                    "requests_per_second = {r}: use a value from 1 to 10000"
+                )));
+            }
             let credential = credential(&t.credential, &t.settings, &resolve).map_err(ctx)?;
             tenants.push(TenantConfig {
                 name: t.name,
@@ -449,6 +460,7 @@ impl Config {
                 settings: t.settings,
                 credential,
                 concurrency: t.concurrency,
+                requests_per_second: t.requests_per_second,
             });
         }
         let mut offboard = OffboardSettings::default();
@@ -833,6 +845,22 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_can_set_its_own_request_rate() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        std::fs::write(dir.path().join("tok"), "xoxp-1").unwrap_or_else(|e| panic!("{e}"));
+        let text = "[limits]\nrequests_per_second = 50\n\
+                    [[tenant]]\nname='s'\nconnector='slack'\nrequests_per_second=1\n\
+                    [tenant.credential]\nkind='static-token'\ntoken_file='tok'\n\
+                    [[tenant]]\nname='o'\nconnector='okta'\n\
+                    [tenant.credential]\nkind='static-token'\ntoken_file='tok'\nscheme='SSWS'\n";
+        let c =
+            Config::parse(text, Path::new("c.toml"), dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.limits.requests_per_second, 50);
+        let rates: Vec<Option<u32>> = c.tenants.iter().map(|t| t.requests_per_second).collect();
+        assert_eq!(rates, [Some(1), None]);
+    }
+
+    #[test]
     fn certificate_thumbprints_become_x5t() {
         // RFC 4648 test vectors, then a real-looking SHA-1 thumbprint.
         assert_eq!(base64url(b""), "");
@@ -881,6 +909,10 @@ mod tests {
             (
                 "[[tenant]]\nname='a'\nconnector='github'\n[tenant.credential]\nkind='github-app'\napp_id='1'\nprivate_key_file='k.pem'\n",
                 "needs the `org` setting",
+            ),
+            (
+                "[[tenant]]\nname='a'\nconnector='slack'\nrequests_per_second=0\n[tenant.credential]\nkind='static-token'\ntoken_env='X'\n",
+                "requests_per_second = 0: use a value from 1 to 10000",
             ),
             (
                 "[[tenant]]\nname='a'\nconnector='okta'\n[tenant.credential]\nkind='client-credentials'\ntoken_url='https://x/token'\nclient_id='c'\n",

@@ -155,7 +155,11 @@ pub fn tenant_egress(
         tenant.simulator,
     )
     .map_err(|e| e.to_string())?;
-    let transport = Transport::new(policy, runtime.limits()).map_err(|e| e.to_string())?;
+    let mut limits = runtime.limits().clone();
+    if let Some(rps) = tenant.requests_per_second {
+        limits.requests_per_second = rps;
+    }
+    let transport = Transport::new(policy, &limits).map_err(|e| e.to_string())?;
     Ok(Arc::new(TenantEgress::new(
         &tenant.name,
         transport,
