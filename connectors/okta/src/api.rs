@@ -636,11 +636,7 @@ impl Page {
 /// The `rel="next"` target among every `Link` header line (Okta sends `self` and
 /// `next` as separate lines), checked to stay under the org URL.
 fn next_url(settings: &Settings, job: &Job, resp: &Response) -> Result<Option<String>, Error> {
-    let link = resp
-        .headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
-        .find_map(|(_, v)| http::next_link(v));
+    let link = resp.next_link();
     let Some(link) = link else {
         return Ok(None);
     };

@@ -32,9 +32,14 @@ impl Response {
         (200..300).contains(&self.status)
     }
 
-    /// The `rel="next"` URL of an RFC 5988 `Link` header, if any.
+    /// The `rel="next"` URL of the response's `Link` headers (RFC 8288), if any. Every
+    /// `Link` header is read: some providers (Okta) send `self` and `next` as separate
+    /// header lines.
     pub fn next_link(&self) -> Option<String> {
-        self.header("link").and_then(next_link)
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("link"))
+            .find_map(|(_, v)| next_link(v))
     }
 
     /// A short, secret-free excerpt of the body for error messages.
@@ -136,6 +141,29 @@ pub fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn next_is_found_on_any_link_header_line() {
+        let resp = Response {
+            status: 200,
+            headers: vec![
+                (
+                    "link".into(),
+                    r#"<https://acme.okta.com/api/v1/users?limit=200>; rel="self""#.into(),
+                ),
+                (
+                    "Link".into(),
+                    r#"<https://acme.okta.com/api/v1/users?after=00u2&limit=200>; rel="next""#
+                        .into(),
+                ),
+            ],
+            body: Vec::new(),
+        };
+        assert_eq!(
+            resp.next_link().as_deref(),
+            Some("https://acme.okta.com/api/v1/users?after=00u2&limit=200")
+        );
+    }
 
     #[test]
     fn finds_next_among_rels() {
