@@ -3,86 +3,18 @@
 //! audit-log tasks, and revocation of every grant of one OAuth client.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use grantscope::config::Config;
-use grantscope::egress::TenantEgress;
-use grantscope::model::{GrantRecord, RevocationTarget};
-use grantscope::plugin::{Connector, Revocation, RevocationStatus, Runtime, TenantContext};
-use grantscope::scan::{load_connectors, tenant_egress};
+use grantscope::model::GrantRecord;
+use grantscope::plugin::RevocationStatus;
 use grantscope_sim::Provider;
 
-use crate::support::{Fixture, assert_same_records, by_id, check_scans, grants, ids};
+use crate::support::{Fixture, Target, assert_same_records, by_id, check_scans, grants, ids};
 
 /// The world: seed 11, 400 users.
 const SEED: u64 = 11;
 const USERS: u32 = 400;
 /// The default 20 requests per second would make each scan take about a minute.
 const FAST: &str = "[limits]\nrequests_per_second = 400\n\n[scan]\nconcurrency = 16\n";
-
-/// What a revocation call needs for one grant's tenant (the pattern of `revocation.rs`).
-struct Target {
-    connector: Arc<Connector>,
-    egress: Arc<TenantEgress>,
-    ctx: TenantContext,
-    grant_id: String,
-    target: RevocationTarget,
-}
-
-impl Target {
-    async fn new(runtime: &Runtime, config: &Config, grant: &GrantRecord) -> Target {
-        let tenant = config
-            .tenants
-            .iter()
-            .find(|t| t.name == grant.tenant)
-            .unwrap_or_else(|| panic!("no tenant {}", grant.tenant));
-        let connectors = load_connectors(runtime, std::slice::from_ref(tenant)).await;
-        let connector = connectors
-            .get(&tenant.connector)
-            .cloned()
-            .unwrap_or_else(|| panic!("connector of {} not loaded", tenant.name))
-            .unwrap_or_else(|e| panic!("load connector: {e}"));
-        let egress = tenant_egress(&connector, tenant, runtime)
-            .unwrap_or_else(|e| panic!("egress for {}: {e}", tenant.name));
-        Target {
-            connector,
-            egress,
-            ctx: TenantContext {
-                tenant: tenant.name.clone(),
-                settings: tenant.settings.clone(),
-            },
-            grant_id: grant.id.clone(),
-            target: grant
-                .revocation
-                .clone()
-                .unwrap_or_else(|| panic!("{} has no revocation target", grant.id)),
-        }
-    }
-
-    async fn revoke(&self) -> Revocation {
-        self.connector
-            .revoke(
-                Arc::clone(&self.egress),
-                &self.ctx,
-                &self.grant_id,
-                &self.target,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("revoke {}: {e}", self.grant_id))
-    }
-
-    async fn present(&self) -> bool {
-        self.connector
-            .probe(
-                Arc::clone(&self.egress),
-                &self.ctx,
-                &self.grant_id,
-                &self.target,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("probe {}: {e}", self.grant_id))
-    }
-}
 
 #[tokio::test]
 async fn scan_equals_the_truth() {

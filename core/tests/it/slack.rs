@@ -2,16 +2,12 @@
 //! connector in the real host, over HTTP on loopback.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
-use grantscope::config::Config;
-use grantscope::egress::TenantEgress;
-use grantscope::model::{GrantRecord, RevocationTarget};
-use grantscope::plugin::{Connector, Revocation, RevocationStatus, Runtime, TenantContext};
-use grantscope::scan::{load_connectors, tenant_egress};
+use grantscope::model::GrantRecord;
+use grantscope::plugin::RevocationStatus;
 use grantscope_sim::Provider;
 
-use crate::support::{Fixture, by_id, check_scans, grants, ids};
+use crate::support::{Fixture, Target, by_id, check_scans, grants, ids};
 
 /// The seed and size of the CLI check.
 const SEED: u64 = 12;
@@ -48,71 +44,6 @@ async fn scan_equals_truth_with_faults() {
     let scans = f.scan(&config).await;
     check_scans(&scans, &f.sim.truth());
     assert!(f.sim.stats().faults > 0, "faults were injected");
-}
-
-/// What a revocation call needs for one grant's tenant (the pattern of
-/// `revocation.rs`).
-struct Target {
-    connector: Arc<Connector>,
-    egress: Arc<TenantEgress>,
-    ctx: TenantContext,
-    grant_id: String,
-    target: RevocationTarget,
-}
-
-impl Target {
-    async fn new(runtime: &Runtime, config: &Config, grant: &GrantRecord) -> Target {
-        let tenant = config
-            .tenants
-            .iter()
-            .find(|t| t.name == grant.tenant)
-            .unwrap_or_else(|| panic!("no tenant {}", grant.tenant));
-        let connectors = load_connectors(runtime, std::slice::from_ref(tenant)).await;
-        let connector = connectors
-            .get(&tenant.connector)
-            .cloned()
-            .unwrap_or_else(|| panic!("connector of {} not loaded", tenant.name))
-            .unwrap_or_else(|e| panic!("load connector: {e}"));
-        let egress = tenant_egress(&connector, tenant, runtime)
-            .unwrap_or_else(|e| panic!("egress for {}: {e}", tenant.name));
-        Target {
-            connector,
-            egress,
-            ctx: TenantContext {
-                tenant: tenant.name.clone(),
-                settings: tenant.settings.clone(),
-            },
-            grant_id: grant.id.clone(),
-            target: grant
-                .revocation
-                .clone()
-                .unwrap_or_else(|| panic!("{} has no revocation target", grant.id)),
-        }
-    }
-
-    async fn revoke(&self) -> Revocation {
-        self.connector
-            .revoke(
-                Arc::clone(&self.egress),
-                &self.ctx,
-                &self.grant_id,
-                &self.target,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("revoke {}: {e}", self.grant_id))
-    }
-
-    async fn present(&self) -> bool {
-        self.connector
-            .probe(
-                Arc::clone(&self.egress),
-                &self.ctx,
-                &self.grant_id,
-                &self.target,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("probe {}: {e}", self.grant_id))
-    }
 }
 
 #[tokio::test]

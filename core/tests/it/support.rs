@@ -7,9 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use grantscope::config::Config;
-use grantscope::model::GrantRecord;
-use grantscope::plugin::Runtime;
-use grantscope::scan::{Progress, Silent, TenantScan, capacity, scan_tenants};
+use std::sync::Arc;
+
+use grantscope::egress::TenantEgress;
+use grantscope::model::{GrantRecord, RevocationTarget};
+use grantscope::plugin::{Connector, Revocation, Runtime, TenantContext};
+use grantscope::scan::{
+    Progress, Silent, TenantScan, capacity, load_connectors, scan_tenants, tenant_egress,
+};
 use grantscope_sim::{Provider, RunningSim, SimOptions, Simulator, Truth};
 
 /// A running simulator and a temporary directory holding the config it wrote
@@ -420,4 +425,69 @@ pub fn database_bytes(db: &Path) -> Vec<u8> {
 /// True when `needle` occurs in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// What a revocation call through the real host needs for one grant's tenant: the
+/// loaded connector, the tenant's egress and context, and the grant's target.
+pub struct Target {
+    pub connector: Arc<Connector>,
+    pub egress: Arc<TenantEgress>,
+    pub ctx: TenantContext,
+    pub grant_id: String,
+    pub target: RevocationTarget,
+}
+
+impl Target {
+    pub async fn new(runtime: &Runtime, config: &Config, grant: &GrantRecord) -> Target {
+        let tenant = config
+            .tenants
+            .iter()
+            .find(|t| t.name == grant.tenant)
+            .unwrap_or_else(|| panic!("no tenant {}", grant.tenant));
+        let connectors = load_connectors(runtime, std::slice::from_ref(tenant)).await;
+        let connector = connectors
+            .get(&tenant.connector)
+            .cloned()
+            .unwrap_or_else(|| panic!("connector of {} not loaded", tenant.name))
+            .unwrap_or_else(|e| panic!("load connector: {e}"));
+        let egress = tenant_egress(&connector, tenant, runtime)
+            .unwrap_or_else(|e| panic!("egress for {}: {e}", tenant.name));
+        Target {
+            connector,
+            egress,
+            ctx: TenantContext {
+                tenant: tenant.name.clone(),
+                settings: tenant.settings.clone(),
+            },
+            grant_id: grant.id.clone(),
+            target: grant
+                .revocation
+                .clone()
+                .unwrap_or_else(|| panic!("{} has no revocation target", grant.id)),
+        }
+    }
+
+    pub async fn revoke(&self) -> Revocation {
+        self.connector
+            .revoke(
+                Arc::clone(&self.egress),
+                &self.ctx,
+                &self.grant_id,
+                &self.target,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("revoke {}: {e}", self.grant_id))
+    }
+
+    pub async fn present(&self) -> bool {
+        self.connector
+            .probe(
+                Arc::clone(&self.egress),
+                &self.ctx,
+                &self.grant_id,
+                &self.target,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("probe {}: {e}", self.grant_id))
+    }
 }
