@@ -15,6 +15,8 @@
 
 use std::collections::BTreeMap;
 
+use grantscope_connector_sdk::clip;
+use grantscope_connector_sdk::http::origin;
 use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::{from_epoch_seconds, rfc3339_utc};
 use grantscope_connector_sdk::{
@@ -235,27 +237,6 @@ impl Settings {
         };
         (origin(&absolute)? == self.origin).then_some(absolute)
     }
-}
-
-/// `scheme://host[:port]` of an http(s) URL, lower-cased, default port dropped.
-/// `None` for other schemes, an empty host, or userinfo (`user@host`), which has
-/// no place in an API URL and is a classic way to disguise a destination.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => ":443",
-        "http" => ":80",
-        _ => return None,
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest[..end].to_ascii_lowercase();
-    let host = authority.strip_suffix(default_port).unwrap_or(&authority);
-    let bad = |c: char| c.is_whitespace() || c.is_control() || "@\\%".contains(c);
-    if host.is_empty() || host.starts_with(':') || host.chars().any(bad) {
-        return None;
-    }
-    Some(format!("{scheme}://{host}"))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1594,11 +1575,3 @@ impl Probe {
 }
 
 // ---------------------------------------------------------------------------------
-
-/// At most `max` characters of `s`, with `…` when cut.
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &s[..end]),
-        None => s.to_owned(),
-    }
-}

@@ -15,6 +15,8 @@
 
 use std::collections::BTreeMap;
 
+use grantscope_connector_sdk::clip;
+use grantscope_connector_sdk::http::origin;
 use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::{from_epoch_seconds, rfc3339_utc};
 use grantscope_connector_sdk::{
@@ -302,23 +304,6 @@ impl Settings {
 /// A setting's value, `None` when absent or blank.
 fn blank(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|s| !s.is_empty())
-}
-
-/// `scheme://host[:port]` of an http(s) URL, lower-cased. `None` for other schemes, an
-/// empty host, or userinfo, which has no place in an API URL.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
-        return None;
-    }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest[..end].to_ascii_lowercase();
-    let bad = |c: char| c.is_whitespace() || c.is_control() || "@\\%".contains(c);
-    if host.is_empty() || host.starts_with(':') || host.chars().any(bad) {
-        return None;
-    }
-    Some(format!("{scheme}://{host}"))
 }
 
 // ---------------------------------------------------------------------------------
@@ -1669,11 +1654,3 @@ impl Probe {
 }
 
 // ---------------------------------------------------------------------------------
-
-/// At most `max` characters of `s`, with `…` when cut.
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &s[..end]),
-        None => s.to_owned(),
-    }
-}

@@ -17,7 +17,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+use grantscope_connector_sdk::clip;
 use grantscope_connector_sdk::http::Response;
+use grantscope_connector_sdk::http::origin;
 use grantscope_connector_sdk::time::rfc3339_utc;
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Method, Permission,
@@ -255,26 +257,6 @@ impl Settings {
         };
         (origin(&absolute)? == self.origin).then_some(absolute)
     }
-}
-
-/// `scheme://host[:port]` of an http(s) URL, lower-cased, default port dropped; `None`
-/// for other schemes, an empty host or userinfo.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => ":443",
-        "http" => ":80",
-        _ => return None,
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest[..end].to_ascii_lowercase();
-    let host = authority.strip_suffix(default_port).unwrap_or(&authority);
-    let bad = |c: char| c.is_whitespace() || c.is_control() || "@\\%".contains(c);
-    if host.is_empty() || host.starts_with(':') || host.chars().any(bad) {
-        return None;
-    }
-    Some(format!("{scheme}://{host}"))
 }
 
 /// An object id safe to put in a URL path: GUIDs and Entra's base64url grant ids.
@@ -2051,11 +2033,3 @@ pub fn probe(
 }
 
 // ---------------------------------------------------------------------------------
-
-/// At most `max` characters of `s`, with `…` when cut.
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &s[..end]),
-        None => s.to_owned(),
-    }
-}

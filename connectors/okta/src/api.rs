@@ -18,6 +18,8 @@
 
 use std::collections::BTreeSet;
 
+use grantscope_connector_sdk::clip;
+use grantscope_connector_sdk::http::origin;
 use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::{from_epoch_seconds, rfc3339_utc};
 use grantscope_connector_sdk::{
@@ -254,23 +256,6 @@ impl Settings {
             .is_some_and(|tail| tail.starts_with('/'));
         (under && !normal.contains("/../")).then_some(normal)
     }
-}
-
-/// `scheme://host[:port]` of an http(s) URL, lower-cased; `None` for other schemes, an
-/// empty host or userinfo.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
-        return None;
-    }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest[..end].to_ascii_lowercase();
-    let bad = |c: char| c.is_whitespace() || c.is_control() || "@\\%".contains(c);
-    if host.is_empty() || host.starts_with(':') || host.chars().any(bad) {
-        return None;
-    }
-    Some(format!("{scheme}://{host}"))
 }
 
 /// Okta ids (`0oa…`, `00u…`, `oag…`, `oar…`) are short alphanumerics. Anything
@@ -1962,11 +1947,3 @@ impl Probe {
 }
 
 // ---------------------------------------------------------------------------------
-
-/// At most `max` characters of `s`, with `…` when cut.
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &s[..end]),
-        None => s.to_owned(),
-    }
-}

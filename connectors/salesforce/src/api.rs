@@ -18,6 +18,8 @@
 
 use std::collections::BTreeMap;
 
+pub use grantscope_connector_sdk::clip;
+use grantscope_connector_sdk::http::origin;
 use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::rfc3339_utc;
 use grantscope_connector_sdk::{
@@ -287,25 +289,6 @@ impl Settings {
     fn owns(&self, url: &str) -> bool {
         self.next_url(url).as_deref() == Some(url) && url.starts_with(&self.instance_url)
     }
-}
-
-/// `scheme://host[:port]` of an http(s) URL, lower-cased, default port dropped.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let scheme = scheme.to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => ":443",
-        "http" => ":80",
-        _ => return None,
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = rest[..end].to_ascii_lowercase();
-    let host = authority.strip_suffix(default_port).unwrap_or(&authority);
-    let bad = |c: char| c.is_whitespace() || c.is_control() || "@\\%".contains(c);
-    if host.is_empty() || host.starts_with(':') || host.chars().any(bad) {
-        return None;
-    }
-    Some(format!("{scheme}://{host}"))
 }
 
 /// Headers for every REST request. Never `Authorization`: the host attaches it.
@@ -1828,12 +1811,4 @@ fn attr(key: &str, value: impl AsRef<str>) -> (String, String) {
 /// A JSON handle. Serialising these plain string structs cannot fail.
 fn handle_json(value: &impl Serialize) -> String {
     serde_json::to_string(value).unwrap_or_default()
-}
-
-/// At most `max` characters of `s`, with `…` when cut.
-pub fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &s[..end]),
-        None => s.to_owned(),
-    }
 }

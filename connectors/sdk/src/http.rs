@@ -53,6 +53,31 @@ impl Response {
     }
 }
 
+/// `scheme://host[:port]` of an http(s) URL, lower-cased, default port dropped; `None`
+/// for other schemes, an empty host, or userinfo (`user@host`), which has no place in
+/// an API URL and is a classic way to disguise a destination.
+///
+/// Connectors compare the origin of every URL a response hands them (a next-page link)
+/// with their API's before following it, so a hostile or misconfigured response cannot
+/// send them elsewhere (the host's allowlist is the second line of defence).
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest[..end].to_ascii_lowercase();
+    let host = authority.strip_suffix(default_port).unwrap_or(&authority);
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "@\\%".contains(c);
+    if host.is_empty() || host.starts_with(':') || host.chars().any(bad) {
+        return None;
+    }
+    Some(format!("{scheme}://{host}"))
+}
+
 /// Sends a request with the given method, headers and optional body.
 pub fn send(
     method: Method,
@@ -141,6 +166,28 @@ pub fn encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_normalised_and_disguises_refused() {
+        assert_eq!(
+            origin("HTTPS://API.GitHub.com:443/orgs?page=2").as_deref(),
+            Some("https://api.github.com")
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:8080/okta/api").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        for bad in [
+            "ftp://x/",
+            "https://",
+            "https://user@evil.example/",
+            "https://evil.example%2f@api.github.com/",
+            "https://:443/",
+            "no scheme",
+        ] {
+            assert_eq!(origin(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn next_is_found_on_any_link_header_line() {

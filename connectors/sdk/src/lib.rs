@@ -98,6 +98,16 @@ impl Task {
     }
 }
 
+/// `s` cut to `max` characters (with `…` when cut): provider strings copied into
+/// grants and messages are bounded, since the host refuses a whole grant over its field
+/// caps and one odd name must not hide it.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_owned(),
+    }
+}
+
 /// Logs one line through the host.
 pub fn log(level: Level, message: &str) {
     bindings::grantscope::connector::log::log(level, message);

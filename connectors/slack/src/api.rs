@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use grantscope_connector_sdk::clip;
 use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::from_epoch_seconds;
 use grantscope_connector_sdk::{
@@ -1974,11 +1975,3 @@ fn state_of(replay: &LogTask, key: &str) -> TargetState {
 }
 
 // ---------------------------------------------------------------------------------
-
-/// At most `max` characters of `s`, with `…` when cut.
-fn clip(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &s[..end]),
-        None => s.to_owned(),
-    }
-}
