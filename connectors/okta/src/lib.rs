@@ -51,9 +51,12 @@ impl Guest for Okta {
         let plan = api::plan_revocation(&settings, &target)?;
         // Deactivation first (Okta's recommended order): it is idempotent, and when it
         // fails nothing has been deleted yet.
-        if let Some(call) = &plan.deactivate {
-            let resp = http::send(call.method, &call.url, &api::headers(), None)?;
-            plan.check_deactivation(&resp)?;
+        if let (Some(read), Some(call)) = (&plan.app_status, &plan.deactivate) {
+            let app = http::get(&read.url, &api::headers())?;
+            if plan.app_active(&app)? {
+                let resp = http::send(call.method, &call.url, &api::headers(), None)?;
+                plan.check_deactivation(&resp)?;
+            }
         }
         let resp = http::send(plan.delete.method, &plan.delete.url, &api::headers(), None)?;
         plan.outcome(&resp)

@@ -376,6 +376,26 @@ pub(super) async fn list_apps(
     })())
 }
 
+/// `GET /api/v1/apps/{id}`: one app, deactivated ones included (its `status` says).
+pub(super) async fn get_app(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(app): Path<String>,
+) -> Response {
+    reply((|| {
+        let sim = sim(&shared)?;
+        sim.authorize(&headers, "okta.apps.read")?;
+        let r = Req::new(&shared, &headers, &uri);
+        let m = sim.model();
+        let a = m
+            .app(&app)
+            .ok_or_else(|| ApiError::NotFound(format!("{app} (AppInstance)")))?;
+        let body = render_app(&r.org, &m, a, sim.secrets.get(&a.id).map(String::as_str));
+        Ok(json_response(StatusCode::OK, &body))
+    })())
+}
+
 fn render_app_grant(r: &Req, m: &Model, a: &App, g: &model::AppGrant) -> Value {
     let org = &r.org;
     let mut v = json!({

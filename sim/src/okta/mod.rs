@@ -330,6 +330,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth2/v1/token", post(h::token))
         .route("/api/v1/apps", get(h::list_apps))
+        .route("/api/v1/apps/{app}", get(h::get_app))
         .route("/api/v1/apps/{app}/grants", get(h::list_app_grants))
         .route(
             "/api/v1/apps/{app}/grants/{grant}",
