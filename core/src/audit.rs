@@ -187,9 +187,51 @@ pub fn verify_entries(entries: impl IntoIterator<Item = AuditEntry>) -> Verifica
     }
 }
 
-/// Checks the store's audit log.
-pub fn verify(store: &Store) -> Result<Verification, AuditError> {
-    Ok(verify_entries(store.audit_entries()?))
+/// Checks the store's audit log, and `anchor` — a `(seq, hash)` recorded earlier
+/// outside the store — against it: the one tampering a chain cannot show by itself is
+/// entries removed from its end.
+pub fn verify(store: &Store, anchor: Option<(i64, &str)>) -> Result<Verification, AuditError> {
+    let entries = store.audit_entries()?;
+    let anchored = anchor.and_then(|(seq, hash)| check_anchor(&entries, seq, hash));
+    let mut v = verify_entries(entries);
+    if v.first_bad.is_none() {
+        v.first_bad = anchored;
+    }
+    Ok(v)
+}
+
+/// Why `entries` disagree with an anchor `(seq, hash)`, if they do.
+pub fn check_anchor(entries: &[AuditEntry], seq: i64, hash: &str) -> Option<(i64, String)> {
+    match entries.iter().find(|e| e.seq == seq) {
+        Some(e) if e.hash.eq_ignore_ascii_case(hash) => None,
+        Some(_) => Some((
+            seq,
+            "its hash is not the anchor's (the log was rewritten from here on)".to_owned(),
+        )),
+        None => Some((
+            seq,
+            format!(
+                "the anchor names entry {seq}, but the log ends at entry {} (entries were removed from the end)",
+                entries.last().map_or(0, |e| e.seq)
+            ),
+        )),
+    }
+}
+
+/// Parses an anchor as `audit verify` prints it: `SEQ:HASH`.
+pub fn parse_anchor(s: &str) -> Result<(i64, String), String> {
+    let (seq, hash) = s.split_once(':').ok_or_else(|| {
+        format!("anchor `{s}`: write it as SEQ:HASH, as `audit verify` prints it")
+    })?;
+    let seq: i64 = seq
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("anchor `{s}`: SEQ must be an entry number (1 or more)"))?;
+    if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!("anchor `{s}`: HASH must be 64 hex digits"));
+    }
+    Ok((seq, hash.to_owned()))
 }
 
 /// One line of an export.
@@ -286,7 +328,7 @@ mod tests {
     }
 
     fn bad(store: &Store) -> (i64, String) {
-        verify(store)
+        verify(store, None)
             .unwrap_or_else(|e| panic!("verify: {e}"))
             .first_bad
             .unwrap_or_else(|| panic!("tampering not detected"))
@@ -308,10 +350,10 @@ mod tests {
     #[test]
     fn an_appended_chain_verifies() {
         let (_dir, _path, mut store) = store();
-        let empty = verify(&store).unwrap_or_else(|e| panic!("{e}"));
+        let empty = verify(&store, None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((empty.entries, empty.head_hash.as_str()), (0, GENESIS));
         append(&mut store, 3);
-        let v = verify(&store).unwrap_or_else(|e| panic!("{e}"));
+        let v = verify(&store, None).unwrap_or_else(|e| panic!("{e}"));
         assert!(v.is_intact(), "{v:?}");
         assert_eq!(v.entries, 3);
         let entries = store.audit_entries().unwrap_or_else(|e| panic!("{e}"));
@@ -391,9 +433,9 @@ mod tests {
     fn tail_truncation_is_caught_only_by_the_head_anchor() {
         let (_dir, path, mut store) = store();
         append(&mut store, 3);
-        let anchor = verify(&store).unwrap_or_else(|e| panic!("{e}"));
+        let anchor = verify(&store, None).unwrap_or_else(|e| panic!("{e}"));
         tamper(&path, "DELETE FROM audit_log WHERE seq = 3");
-        let after = verify(&store).unwrap_or_else(|e| panic!("{e}"));
+        let after = verify(&store, None).unwrap_or_else(|e| panic!("{e}"));
         assert!(after.is_intact(), "a shorter chain is still a chain");
         assert_ne!(after.head_hash, anchor.head_hash, "the anchor shows it");
     }
@@ -432,7 +474,7 @@ mod tests {
         assert_eq!(text.lines().count(), 3);
         let v = verify_export(text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert!(v.is_intact(), "{v:?}");
-        assert_eq!(v, verify(&store).unwrap_or_else(|e| panic!("{e}")));
+        assert_eq!(v, verify(&store, None).unwrap_or_else(|e| panic!("{e}")));
         let edited = text.replacen("\"note\":\"x\"", "\"note\":\"y\"", 1);
         let v = verify_export(edited.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(v.first_bad.map(|b| b.0), Some(1));

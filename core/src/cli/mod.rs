@@ -92,7 +92,12 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Check the hash chain; exit 2 naming the first tampered entry.
-    Verify,
+    Verify {
+        /// An anchor printed by an earlier `verify` (`SEQ:HASH`), kept outside the
+        /// store: detects entries removed from the end, which the chain alone cannot.
+        #[arg(long, value_name = "SEQ:HASH", value_parser = crate::audit::parse_anchor)]
+        anchor: Option<(i64, String)>,
+    },
     /// Write the log as JSON lines (one entry per line) for a SIEM.
     Export {
         /// Write here instead of stdout (replaced atomically).
@@ -710,14 +715,19 @@ fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
 fn audit(db: Option<PathBuf>, cmd: &AuditCommand) -> Result<u8> {
     let (_, store) = open_existing_store(db, None)?;
     match cmd {
-        AuditCommand::Verify => {
-            let v = crate::audit::verify(&store)?;
+        AuditCommand::Verify { anchor } => {
+            let anchor = anchor.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
+            let v = crate::audit::verify(&store, anchor)?;
             if let Some((seq, reason)) = &v.first_bad {
                 eprintln!("error: audit log tampered at entry {seq}: {reason}");
                 return Ok(EXIT_ERROR);
             }
             println!(
                 "audit log intact: {} entries, head {}",
+                v.entries, v.head_hash
+            );
+            eprintln!(
+                "anchor {}:{} — keep it outside the store; `grantscope audit verify --anchor {0}:{1}` later also detects entries removed from the end",
                 v.entries, v.head_hash
             );
         }

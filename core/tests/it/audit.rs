@@ -68,6 +68,33 @@ async fn tampering_with_the_audit_log_is_detected() {
         format!("audit log intact: 5 entries, head {head}")
     );
 
+    // An anchor kept outside the store catches what the chain cannot: a cut tail.
+    let anchor = format!("5:{head}");
+    audit(f.dir.path(), &db, &["verify", "--anchor", &anchor]).expect_code(0);
+    let cut = tampered(&f, &db, "cut.db", "DELETE FROM audit_log WHERE seq >= 4");
+    audit(f.dir.path(), &cut, &["verify"]).expect_code(0);
+    let out = audit(f.dir.path(), &cut, &["verify", "--anchor", &anchor]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("entry 5") && out.stderr.contains("removed from the end"),
+        "{}",
+        out.stderr
+    );
+    let rewritten = audit(
+        f.dir.path(),
+        &db,
+        &["verify", "--anchor", &format!("4:{head}")],
+    );
+    rewritten.expect_code(2);
+    assert!(
+        rewritten.stderr.contains("rewritten"),
+        "{}",
+        rewritten.stderr
+    );
+    let bad = audit(f.dir.path(), &db, &["verify", "--anchor", "five:abc"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("SEQ:HASH"), "{}", bad.stderr);
+
     let forged_hash = entry_hash(
         6,
         "2026-01-01T00:00:00Z",
