@@ -577,6 +577,9 @@ async fn run(
         (_, _, execute) => {
             let plan = Plan::new(label, title, grants);
             print_plan(&mut out, &plan, args.json, !execute, hint)?;
+            if !args.json {
+                print_freshness(store, &plan)?;
+            }
             let run_id = store.create_run(label, &plan.hash(), &plan.actions, &plan.summary())?;
             if !execute {
                 return Ok(None);
@@ -596,8 +599,9 @@ async fn run(
     } else {
         Box::new(RunLog)
     };
+    // The scan bar appears only when verification starts, after the run's bar is gone.
     let scan_progress: Box<dyn Progress> = if std::io::stderr().is_terminal() {
-        Box::new(Bar::new())
+        Box::new(LazyBar(std::sync::OnceLock::new()))
     } else {
         Box::new(Logged)
     };
@@ -616,6 +620,24 @@ async fn run(
     drop(scan_progress);
     print_report(&mut out, &report, args.json)?;
     Ok(Some(report))
+}
+
+/// Says how old the inventory the plan comes from is: a grant created since the last
+/// scan is not in the plan (the verification rescan will show it).
+fn print_freshness(store: &Store, plan: &Plan) -> Result<()> {
+    let tenants = plan.tenants();
+    let oldest = store
+        .latest_tenant_scans()?
+        .into_iter()
+        .filter(|(t, _, _, _)| tenants.contains(t))
+        .map(|(_, _, finished, _)| finished)
+        .min();
+    if let Some(at) = oldest {
+        eprintln!(
+            "(from the inventory as of {at}; run `grantscope scan` first for a fresher view)"
+        );
+    }
+    Ok(())
 }
 
 /// Asks for approval; returns how it was given.
@@ -870,8 +892,23 @@ impl RunProgress for RunBar {
     }
 
     fn verifying(&self, tenants: usize) {
-        self.bar
-            .println(format!("verifying: rescanning {tenants} tenants"));
+        self.bar.finish_and_clear();
+        eprintln!("verifying: rescanning {tenants} tenants");
+    }
+}
+
+/// A scan progress bar created on first use.
+struct LazyBar(std::sync::OnceLock<Bar>);
+
+impl Progress for LazyBar {
+    fn task_done(&self, tenant: &str, done: u64, known: u64, grants: u64) {
+        self.0
+            .get_or_init(Bar::new)
+            .task_done(tenant, done, known, grants);
+    }
+
+    fn tenant_done(&self, scan: &crate::scan::TenantScan) {
+        self.0.get_or_init(Bar::new).tenant_done(scan);
     }
 }
 
