@@ -141,8 +141,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Journals a new run with its actions (all `pending`) and logs the plan.
-    /// `summary` is the plan's audit-log payload.
+    /// Journals a new run with its actions and logs the plan. An action starts
+    /// `pending`, or `ambiguous` when an earlier run already tried that grant (so it is
+    /// re-read before anything is sent). `summary` is the plan's audit-log payload.
     pub fn create_run(
         &mut self,
         label: &str,
@@ -159,11 +160,30 @@ impl Store {
             let run = tx.last_insert_rowid();
             let mut insert = tx.prepare(
                 "INSERT INTO revocation_actions (run_id, seq, grant_id, tenant, provider, app_id, \
-                 action, handle, record, state, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
+                 action, handle, record, state, detail, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            let mut earlier = tx.prepare(
+                "SELECT run_id, state FROM revocation_actions WHERE grant_id = ?1 \
+                 AND state NOT IN ('pending', 'manual') ORDER BY run_id DESC LIMIT 1",
             )?;
             for (i, (g, t)) in actions.iter().enumerate() {
                 let record = serde_json::to_string(g).unwrap_or_default();
+                // Exactly once holds across runs too: a grant an earlier run may have
+                // sent a revocation for (whatever that run's journal says) starts out
+                // needing a re-read, never as untouched.
+                let prior: Option<(i64, String)> = earlier
+                    .query_row([&g.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let (state, detail) = match prior {
+                    Some((run, state)) => (
+                        ActionState::Ambiguous,
+                        Some(format!(
+                            "run {run} left it {state}: re-read before anything is sent"
+                        )),
+                    ),
+                    _ => (ActionState::Pending, None),
+                };
                 insert.execute(params![
                     run,
                     i as i64 + 1,
@@ -174,6 +194,8 @@ impl Store {
                     t.action,
                     t.handle,
                     record,
+                    state.name(),
+                    detail,
                     now
                 ])?;
             }
@@ -372,4 +394,94 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         approved_by: r.get(5)?,
         finished_at: r.get(6)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::{AppRef, GrantKind, PrincipalKind, PrincipalRef};
+
+    fn grant(id: &str) -> (GrantRecord, RevocationTarget) {
+        let target = RevocationTarget {
+            action: "token".into(),
+            handle: id.into(),
+        };
+        let g = GrantRecord {
+            id: id.into(),
+            provider: "p".into(),
+            tenant: "t".into(),
+            app: AppRef {
+                id: "a".into(),
+                name: "a".into(),
+                publisher: None,
+                attributes: BTreeMap::new(),
+            },
+            principal: PrincipalRef {
+                kind: PrincipalKind::User,
+                id: "u".into(),
+                display: None,
+            },
+            kind: GrantKind::Delegated,
+            scopes: vec![],
+            created_at: None,
+            last_used_at: None,
+            expires_at: None,
+            vendor: None,
+            score: None,
+            revocation: Some(target.clone()),
+            attributes: BTreeMap::new(),
+            notes: vec![],
+        };
+        (g, target)
+    }
+
+    #[test]
+    fn a_grant_an_earlier_run_tried_starts_out_needing_a_re_read() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let actions = [grant("p/t/1"), grant("p/t/2")];
+        let summary = serde_json::json!({});
+        let first = store
+            .create_run("vendor:x", "h", &actions, &summary)
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .approve_run(first, "--yes")
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The first action was sent (a crash followed); the second never was.
+        store
+            .action_started(first, 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A plan-only run in between must not hide what the first run did.
+        store
+            .create_run("vendor:x", "h", &actions, &summary)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let third = store
+            .create_run("vendor:x", "h", &actions, &summary)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let states: Vec<ActionState> = store
+            .run_actions(third)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|a| a.state)
+            .collect();
+        assert_eq!(states, [ActionState::Ambiguous, ActionState::Pending]);
+        let kinds: Vec<String> = store
+            .audit_entries()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "revocation.plan",
+                "revocation.approval",
+                "revocation.action",
+                "revocation.plan",
+                "revocation.plan"
+            ]
+        );
+    }
 }

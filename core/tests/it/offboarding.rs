@@ -205,8 +205,31 @@ fn check_exactly_once(before: &Truth, after: &Truth, e: &Estate, vendor: &str) -
         );
         // Grants are revoked exactly once. Auxiliary calls addressing an app rather than
         // a grant (an idempotent deactivation, a restriction) may repeat per grant.
-        if before.grants.iter().any(|g| g.id == r.target) {
-            assert_eq!(r.calls, 1, "{} was called {} times", r.target, r.calls);
+        if before.grants.iter().any(|g| g.id == r.target) && r.calls != 1 {
+            // Say what the journal of every run recorded for it.
+            let history: Vec<String> = runs
+                .iter()
+                .flat_map(|run| {
+                    store
+                        .run_actions(run.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|a| a.grant.id == r.target)
+                        .map(move |a| {
+                            format!(
+                                "run {}: {:?} after {} attempts: {}",
+                                run.id,
+                                a.state,
+                                a.attempts,
+                                a.detail.unwrap_or_default()
+                            )
+                        })
+                })
+                .collect();
+            panic!(
+                "{} was called {} times; journal: {history:#?}",
+                r.target, r.calls
+            );
         }
         addressed.insert(r.target.clone());
     }

@@ -299,6 +299,20 @@ pub fn check_subset(found: &[GrantRecord], truth: &Truth) {
     check(found, &subset);
 }
 
+/// Scans `config` until the simulator has injected a fault (eight rounds at most),
+/// checking each round against `truth`. A provider that needs few requests per scan
+/// can go a whole round unfaulted at 20%, and a faultless round proves nothing.
+pub async fn scan_until_a_fault(f: &Fixture, config: &Config, truth: &Truth) {
+    for _ in 0..8 {
+        let scans = f.scan(config).await;
+        check_scans(&scans, truth);
+        if f.sim.stats().faults > 0 {
+            return;
+        }
+    }
+    panic!("no fault was injected in eight scans, so the test proved nothing");
+}
+
 /// Reads a truth file written by `--truth` or `write_truth`.
 pub fn read_truth(path: &Path) -> Truth {
     serde_json::from_str(&read_text(path))
