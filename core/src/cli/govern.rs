@@ -574,7 +574,13 @@ async fn run(
              (a new run could revoke what it already revoked)",
             r.id
         ),
-        (_, _, execute) => {
+        (interrupted, _, execute) => {
+            if let Some(r) = interrupted {
+                eprintln!(
+                    "note: run {} for {label} was interrupted; `{hint} --resume` continues it",
+                    r.id
+                );
+            }
             let plan = Plan::new(label, title, grants);
             print_plan(&mut out, &plan, args.json, !execute, hint)?;
             if !args.json {
