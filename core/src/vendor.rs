@@ -519,12 +519,13 @@ fn squash(s: &str) -> String {
 /// True when `text` names `domain` or a subdomain of it as a whole host, not as a
 /// substring of another name (`notdriftwoodchat.io` does not count).
 fn mentions_domain(text: &str, domain: &str) -> bool {
+    let name = |c: char| c.is_ascii_alphanumeric() || c == '-';
     text.match_indices(domain).any(|(i, _)| {
+        // A label boundary before (start, `.`, `/`, `@`...), and the host ends after:
+        // `app.driftwoodchat.io/` counts, `driftwoodchat.io.evil.example` does not.
         let before = text[..i].chars().next_back();
         let after = text[i + domain.len()..].chars().next();
-        before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'))
-            && after.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
-            || before == Some('.') && after.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'))
+        before.is_none_or(|c| !name(c)) && after.is_none_or(|c| !name(c) && c != '.')
     })
 }
 
@@ -780,7 +781,15 @@ github = ["77"]
             g.app.publisher = Some("notdriftwoodchat.io".into());
             g
         };
-        let unmapped = r.unmapped(&[by_domain, by_name, lookalike]);
+        let prefix = {
+            let mut g = grant("okta", "0oa3", "Other", &[]);
+            g.app.attributes.insert(
+                "homepage".into(),
+                "https://driftwoodchat.io.evil.example/".into(),
+            );
+            g
+        };
+        let unmapped = r.unmapped(&[by_domain, by_name, lookalike, prefix]);
         let got: BTreeMap<&str, Vec<&str>> = unmapped
             .iter()
             .map(|u| {
@@ -793,6 +802,7 @@ github = ["77"]
         assert_eq!(got["123.apps"], ["driftwood-chat"]);
         assert_eq!(got["0oa1"], ["quillstack"]);
         assert!(got["0oa2"].is_empty(), "{got:?}");
+        assert!(got["0oa3"].is_empty(), "{got:?}");
     }
 
     #[test]
