@@ -48,8 +48,9 @@ pub struct OffboardSettings {
     pub concurrency: usize,
     /// Attempts per action before it is left failed (each retry after a probe).
     pub attempts: u32,
-    /// On `--resume`, how long to wait before probing actions a crash left in flight:
-    /// a request already sent may still land at the provider, and the probe must see it.
+    /// How long to wait before re-reading a target after an unanswered attempt (and,
+    /// on `--resume`, before re-reading what a crash left in flight): a request already
+    /// sent may still land at the provider, and the re-read must see it.
     pub settle: Duration,
 }
 

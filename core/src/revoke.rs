@@ -10,9 +10,10 @@
 //! 2. An action that may have reached the provider without a clear answer
 //!    (`in_flight` after a crash, `ambiguous` after a timeout, reset or 5xx) is never
 //!    sent again blindly: the connector's `probe` re-reads the target first, and a
-//!    target already gone counts as done. On `--resume`, the host first waits
-//!    `[offboard] settle_secs` so a request the dead process had sent lands before the
-//!    re-read.
+//!    target already gone counts as done. Before that re-read the host waits
+//!    `[offboard] settle_secs` (on `--resume`, once for what the dead process left in
+//!    flight; in a run, after each unanswered attempt), so a request already on its way
+//!    lands before the re-read looks.
 //! 3. After the run, the tenants concerned are scanned again (and the scan recorded),
 //!    and each planned grant is verified `gone`, `present` or `unverified`.
 //!
@@ -279,12 +280,13 @@ pub async fn execute(
     progress.begin(rows.len() as u64, done);
     let journal = Mutex::new(&mut *store);
     let attempts = config.offboard.attempts;
+    let unanswered = config.offboard.settle;
     let work = rows.into_iter().filter(|r| !r.state.finished()).map(|row| {
         let rig = rigs.get(&row.grant.tenant);
         let journal = &journal;
         async move {
             let state = match rig {
-                Some(Ok(rig)) => run_action(rig, journal, run, &row, attempts).await?,
+                Some(Ok(rig)) => run_action(rig, journal, run, &row, attempts, unanswered).await?,
                 Some(Err(why)) => {
                     let detail = format!("tenant `{}` cannot be reached: {why}", row.grant.tenant);
                     settle_action(journal, run, &row, ActionState::Failed, &detail, &[])?;
@@ -444,6 +446,7 @@ async fn run_action(
     run: i64,
     row: &ActionRow,
     max_attempts: u32,
+    settle: Duration,
 ) -> Result<ActionState, RevokeError> {
     let mut state = row.state;
     // Attempts count per invocation: `--resume` is an operator asking to try again,
@@ -552,15 +555,21 @@ async fn run_action(
                     "revocation.response",
                 )?;
                 state = ActionState::Ambiguous;
-                backoff(attempts).await;
+                // A request that timed out here may still be on its way to the provider:
+                // give it the settle time to land before the re-read, or the re-read
+                // could see the grant present and a retry would revoke it twice.
+                tokio::time::sleep(settle.max(backoff_delay(attempts))).await;
             }
         }
     }
 }
 
+fn backoff_delay(attempt: u32) -> Duration {
+    Duration::from_millis(250u64 << attempt.min(5))
+}
+
 async fn backoff(attempt: u32) {
-    let ms = 250u64 << attempt.min(5);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
+    tokio::time::sleep(backoff_delay(attempt)).await;
 }
 
 #[cfg(test)]
