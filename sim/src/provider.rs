@@ -2,8 +2,6 @@
 //! auditor's credentials are checked against, writing a provider's tenants into the
 //! config, and fault injection rendered in the provider's own error dialect.
 
-#![allow(dead_code, reason = "the provider simulators adopt these as they land")]
-
 use std::path::Path;
 use std::time::Duration;
 
