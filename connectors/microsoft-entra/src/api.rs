@@ -1680,19 +1680,8 @@ impl Target {
     /// Decodes a target and checks that its handle belongs to its grant id and that
     /// every id in it is safe to put in a URL.
     pub fn parse(target: &RevocationTarget) -> Result<Self, Error> {
-        let invalid = |why: String| {
-            Error::new(
-                ErrorCode::InvalidInput,
-                format!(
-                    "revocation target `{}` ({}) {why}",
-                    clip(&target.grant_id, 100),
-                    clip(&target.action, 40)
-                ),
-            )
-        };
-        let handle = |e: serde_json::Error| {
-            invalid(format!("has a bad handle: {}", clip(&e.to_string(), 120)))
-        };
+        let invalid = |why: String| target.invalid(why);
+        let handle = |e: serde_json::Error| target.bad_handle(&e);
         let parsed = match target.action.as_str() {
             ACTION_PERMISSION_GRANT => {
                 let h: PermissionGrantHandle =

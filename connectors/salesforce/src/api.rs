@@ -1508,19 +1508,8 @@ fn plain_id(s: &str) -> bool {
 impl Target {
     /// Decodes a target and checks that its handle belongs to its grant id.
     pub fn parse(target: &RevocationTarget) -> Result<Self, Error> {
-        let invalid = |why: String| {
-            Error::new(
-                ErrorCode::InvalidInput,
-                format!(
-                    "revocation target `{}` ({}) {why}",
-                    clip(&target.grant_id, 120),
-                    clip(&target.action, 40)
-                ),
-            )
-        };
-        let handle = |e: serde_json::Error| {
-            invalid(format!("has a bad handle: {}", clip(&e.to_string(), 120)))
-        };
+        let invalid = |why: String| target.invalid(why);
+        let handle = |e: serde_json::Error| target.bad_handle(&e);
         let parsed = match target.action.as_str() {
             "oauth-token" => {
                 let key: TokenKey = serde_json::from_str(&target.handle).map_err(handle)?;

@@ -108,6 +108,29 @@ pub fn clip(s: &str, max: usize) -> String {
     }
 }
 
+impl RevocationTarget {
+    /// An `invalid-input` error naming this target: its grant id and action, clipped,
+    /// followed by `why`. Every connector refuses a target it cannot decode this way.
+    pub fn invalid(&self, why: impl std::fmt::Display) -> Error {
+        Error::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "revocation target `{}` ({}) {why}",
+                clip(&self.grant_id, 120),
+                clip(&self.action, 40)
+            ),
+        )
+    }
+
+    /// The error for a handle that does not decode.
+    pub fn bad_handle(&self, e: &serde_json::Error) -> Error {
+        self.invalid(format_args!(
+            "has a bad handle: {}",
+            clip(&e.to_string(), 120)
+        ))
+    }
+}
+
 /// Logs one line through the host.
 pub fn log(level: Level, message: &str) {
     bindings::grantscope::connector::log::log(level, message);
