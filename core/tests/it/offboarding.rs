@@ -72,34 +72,17 @@ impl Estate {
     /// The truth's grants whose app the registry maps to `vendor` (a grant whose app
     /// the provider does not name cannot be attributed, whatever the truth knows).
     fn grants_of<'t>(&self, truth: &'t Truth, vendor: &str) -> Vec<&'t TruthGrant> {
-        let registry = self.registry();
-        let Some(v) = registry.find(vendor) else {
-            return Vec::new();
-        };
-        truth
-            .grants
-            .iter()
-            .filter(|g| {
-                v.apps
-                    .get(&g.provider)
-                    .is_some_and(|apps| apps.contains(&g.app.id))
-            })
-            .collect()
+        mapped(&self.registry(), truth, vendor)
     }
 
     /// The vendor whose grants span the most providers, then the most grants.
     fn widest_vendor(&self, truth: &Truth) -> String {
+        let registry = self.registry();
         let mut by: BTreeMap<&str, (BTreeSet<&str>, usize)> = BTreeMap::new();
-        for g in &truth.grants {
-            let mapped = self
-                .grants_of(truth, g.vendor.as_deref().unwrap_or(""))
-                .iter()
-                .any(|m| m.id == g.id);
-            if let Some(v) = g.vendor.as_deref().filter(|v| *v != "grantscope" && mapped) {
-                let e = by.entry(v).or_default();
-                e.0.insert(g.provider.as_str());
-                e.1 += 1;
-            }
+        for v in registry.vendors.iter().filter(|v| v.id != "grantscope") {
+            let mine = mapped(&registry, truth, &v.name);
+            let providers = mine.iter().map(|g| g.provider.as_str()).collect();
+            by.insert(v.name.as_str(), (providers, mine.len()));
         }
         let (name, (providers, _)) = by
             .into_iter()
@@ -111,6 +94,22 @@ impl Estate {
         );
         name.to_owned()
     }
+}
+
+/// The truth's grants whose app `registry` maps to `vendor`.
+fn mapped<'t>(registry: &Registry, truth: &'t Truth, vendor: &str) -> Vec<&'t TruthGrant> {
+    let Some(v) = registry.find(vendor) else {
+        return Vec::new();
+    };
+    truth
+        .grants
+        .iter()
+        .filter(|g| {
+            v.apps
+                .get(&g.provider)
+                .is_some_and(|apps| apps.contains(&g.app.id))
+        })
+        .collect()
 }
 
 fn path_str(p: &Path) -> &str {
