@@ -357,7 +357,10 @@ pub async fn execute(
     });
     let pairs: Vec<(i64, &str)> = verdicts.iter().map(|(s, v)| (*s, *v)).collect();
     store.finish_run(run, &pairs, &summary)?;
-    let actions = store.run_actions(run)?;
+    let mut actions = rows;
+    for (a, (_, v)) in actions.iter_mut().zip(&verdicts) {
+        a.verified = Some((*v).to_owned());
+    }
     let mut manual_steps = Vec::new();
     for a in &actions {
         for s in &a.manual_steps {
