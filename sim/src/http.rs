@@ -2,9 +2,13 @@
 //! URL a client used to reach us.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use axum::Router;
 use axum::http::HeaderMap;
 use axum::http::header::HOST;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 /// Decoded query parameters, in order, repeats kept (`owner[]=a&owner[]=b`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -33,12 +37,77 @@ impl QueryParams {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The pairs, in order.
+    pub(crate) fn into_pairs(self) -> Vec<(String, String)> {
+        self.0
+    }
+
+    /// The pairs, in order, borrowed.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// Every value of any of `keys` (e.g. `["owner[]", "owner"]`).
     pub(crate) fn all<'a>(&'a self, keys: &'a [&'a str]) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
             .filter(move |(k, _)| keys.contains(&k.as_str()))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How long [`Serving::shutdown`] waits for in-flight requests (a slow fault sleeps up
+/// to 2 s) before aborting the server task.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// An axum server running in a tokio task until [`Serving::shutdown`] or drop.
+pub(crate) struct Serving {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Serving {
+    /// Serves `app` on `listener` (with the peer address available to handlers).
+    pub(crate) fn start(listener: tokio::net::TcpListener, app: Router) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            let result = axum::serve(listener, service)
+                .with_graceful_shutdown(async {
+                    // A dropped sender means the owner is gone: stop too.
+                    let _ = rx.await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "simulator server stopped with an error");
+            }
+        });
+        Self {
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Stops accepting, waits up to [`SHUTDOWN_GRACE`] for in-flight requests, then
+    /// aborts.
+    pub(crate) async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! A [`Simulator`] is built deterministically from a seed and a user count, then
 //! [started](Simulator::start) as a real HTTP server on loopback that speaks the
-//! providers' APIs (today GitHub) — paths, JSON shapes, pagination, token endpoints that
+//! providers' APIs (GitHub, Google Workspace, Microsoft Entra, Slack, Okta,
+//! Salesforce) — paths, JSON shapes, pagination, token endpoints that
 //! verify JWT signatures, rate-limit headers, revocation that really removes state, and
 //! injected faults. The [`Truth`] it reports is what a perfect connector would find in the
 //! *current* state, so tests can compare scans against it exactly.
@@ -43,6 +44,8 @@
 //! provider); `github` is the first provider module (router, auth, model, JSON shapes);
 //! `faults`, `stats`, `truth` and `config` are shared. A new provider adds a sibling
 //! module with its own router and truth mapping, and its identities on the vendors.
+//! `replay` is the other kind of server: a folder of recorded request/response pairs
+//! ([`Replay`]) instead of a synthetic world.
 
 #![deny(missing_docs)]
 // `json!` for the 75-key minimal-repository object needs a deeper macro expansion.
@@ -56,6 +59,7 @@ mod http;
 mod microsoft_entra;
 mod okta;
 mod provider;
+mod replay;
 mod salesforce;
 mod slack;
 mod stats;
@@ -65,7 +69,6 @@ mod world;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -73,18 +76,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rsa::pkcs1::{EncodeRsaPrivateKey as _, LineEnding};
 use rsa::traits::PublicKeyParts as _;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use provider::Provider;
+pub use replay::{FileHits, Replay, ReplayReport, RunningReplay};
 pub use stats::{RevocationStat, Stats};
 pub use truth::{Truth, TruthApp, TruthGrant, TruthPrincipal};
 
 /// Largest supported tenant.
 const MAX_USERS: u32 = 1_000_000;
-/// How long [`RunningSim::shutdown`] waits for in-flight requests (a slow fault sleeps up
-/// to 2 s) before aborting the server task.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How to build and run a simulator.
 #[derive(Clone, Debug, PartialEq)]
@@ -163,6 +162,29 @@ pub enum SimError {
     /// No provider was chosen.
     #[error("no provider to simulate: name at least one")]
     NoProviders,
+    /// A replay folder or one of its files could not be read.
+    #[error("cannot read {}: check the replay folder", path.display())]
+    ReplayRead {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why reading failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A replay file is not a usable recording.
+    #[error("{}: {reason}", path.display())]
+    ReplayFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A replay folder holds no recording.
+    #[error("{} holds no recording (`*.json` request/response files)", dir.display())]
+    ReplayEmpty {
+        /// The folder.
+        dir: PathBuf,
+    },
     /// Shutdown signal handlers could not be installed.
     #[error("cannot listen for Ctrl-C / SIGTERM")]
     Signal(#[source] std::io::Error),
@@ -322,20 +344,7 @@ impl Simulator {
                 app.nest(p.prefix(), routes)
             };
         }
-        let app = app.with_state(shared.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            let result = axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    // A dropped sender means the RunningSim is gone: stop too.
-                    let _ = rx.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "simulator server stopped with an error");
-            }
-        });
+        let serving = http::Serving::start(listener, app.with_state(shared.clone()));
         tracing::info!(%addr, seed = self.opts.seed, users = self.opts.users, "simulator listening");
         Ok(RunningSim {
             shared,
@@ -349,8 +358,7 @@ impl Simulator {
                 .collect(),
             users: self.world.users,
             private_key_pem: pem,
-            stop: Some(tx),
-            task: Some(task),
+            serving,
         })
     }
 }
@@ -469,8 +477,7 @@ pub struct RunningSim {
     /// (name, domain) of every synthetic vendor, for the registry.
     vendors: Vec<(&'static str, &'static str)>,
     private_key_pem: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    serving: http::Serving,
 }
 
 impl std::fmt::Debug for RunningSim {
@@ -550,15 +557,7 @@ impl RunningSim {
 
     /// Stops serving and waits (briefly) for in-flight requests.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
-                abort.abort();
-            }
-        }
+        self.serving.shutdown().await;
     }
 
     /// Serves until `signal` fires, then shuts down. What `grantscope-sim` and
@@ -567,14 +566,6 @@ impl RunningSim {
         let result = signal.wait().await;
         self.shutdown().await;
         result
-    }
-}
-
-impl Drop for RunningSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

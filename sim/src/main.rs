@@ -9,12 +9,13 @@
     reason = "errors go to stderr at the binary edge"
 )]
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use grantscope_sim::{Provider, ShutdownSignal, SimError, SimOptions, Simulator};
+use grantscope_sim::{Provider, RunningReplay, ShutdownSignal, SimError, SimOptions, Simulator};
 
 /// Serve simulated SaaS provider APIs (GitHub, Google Workspace, Microsoft Entra, Slack,
 /// Okta, Salesforce) with synthetic tenants on loopback.
@@ -43,6 +44,14 @@ struct Cli {
     /// default.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     providers: Option<Vec<Provider>>,
+    /// Serve the recorded request/response pairs (`*.json`) in DIR instead of a
+    /// synthetic world, e.g. a provider's `examples/` folder.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["seed", "users", "faults", "write_config", "truth", "providers"]
+    )]
+    replay: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -65,6 +74,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), SimError> {
+    if let Some(dir) = &cli.replay {
+        return replay(dir, cli.listen).await;
+    }
     let opts = SimOptions {
         seed: cli.seed,
         users: cli.users,
@@ -83,4 +95,21 @@ async fn run(cli: Cli) -> Result<(), SimError> {
     }
     println!("grantscope-sim listening on {}", running.base_url());
     running.serve_until(signal).await
+}
+
+/// `--replay DIR`: the same stdout line, then a summary of what was served and missed on
+/// stderr at shutdown.
+async fn replay(dir: &std::path::Path, listen: SocketAddr) -> Result<(), SimError> {
+    let report = RunningReplay::run(dir, listen, |running| {
+        eprintln!(
+            "replaying {} recordings from {}",
+            running.report().recordings,
+            dir.display()
+        );
+        println!("grantscope-sim listening on {}", running.base_url());
+        let _ = std::io::stdout().flush();
+    })
+    .await?;
+    eprintln!("{}", report.summary());
+    Ok(())
 }

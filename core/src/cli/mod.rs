@@ -177,6 +177,14 @@ struct SimArgs {
     /// default.
     #[arg(long, value_delimiter = ',', value_name = "IDS")]
     providers: Option<Vec<grantscope_sim::Provider>>,
+    /// Serve the recorded request/response pairs (`*.json`) in DIR instead of a
+    /// synthetic world, e.g. a provider's `examples/` folder.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["seed", "users", "faults", "write_config", "truth", "providers"]
+    )]
+    replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -743,6 +751,20 @@ fn audit(db: Option<PathBuf>, cmd: &AuditCommand) -> Result<u8> {
 }
 
 async fn sim(args: SimArgs) -> Result<u8> {
+    if let Some(dir) = &args.replay {
+        let report = grantscope_sim::RunningReplay::run(dir, args.listen, |running| {
+            eprintln!(
+                "replaying {} recordings from {}",
+                running.report().recordings,
+                dir.display()
+            );
+            println!("grantscope-sim listening on {}", running.base_url());
+            let _ = std::io::stdout().flush();
+        })
+        .await?;
+        eprintln!("{}", report.summary());
+        return Ok(EXIT_OK);
+    }
     let opts = grantscope_sim::SimOptions {
         seed: args.seed,
         users: args.users,

@@ -11,6 +11,7 @@ mod inventory;
 mod microsoft_entra;
 mod offboarding;
 mod okta;
+mod replay;
 mod reports;
 mod revocation;
 mod salesforce;

@@ -76,3 +76,55 @@ fn binary_prints_its_address_writes_files_and_stops_on_sigterm() {
     let exit = child.wait().expect("child exits");
     assert_eq!(exit.code(), Some(0), "SIGTERM is a clean shutdown");
 }
+
+#[test]
+fn replay_serves_a_folder_of_examples_and_refuses_world_flags() {
+    let examples = crate::common::github_shared().join("examples");
+    let mut child = Command::new(BIN)
+        .arg("--replay")
+        .arg(&examples)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    let url = line
+        .trim()
+        .strip_prefix("grantscope-sim listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"));
+    let addr = url.trim_start_matches("http://");
+    // One documented call, answered from its example over plain HTTP/1.1.
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    std::io::Write::write_all(
+        &mut stream,
+        format!("GET /orgs/octo-org/installations?per_page=100&page=1 HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .expect("request");
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).expect("response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains("x-grantscope-replay: orgs-list-app-installations.json"),
+        "{response}"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("child exits");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 requests answered"), "{stderr}");
+
+    let out = Command::new(BIN)
+        .args(["--faults", "0.1", "--replay"])
+        .arg(&examples)
+        .output()
+        .expect("binary runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
