@@ -578,7 +578,7 @@ pub enum FindingKind {
 }
 
 /// One governance finding about one grant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// What it is about.
     pub kind: FindingKind,

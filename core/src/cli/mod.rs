@@ -536,10 +536,26 @@ impl Progress for Logged {
 /// Scores `grants` in place as of now, with the built-in catalogs and policy plus
 /// what the config's `[scoring]` adds or replaces; returns the vendor and app
 /// aggregates (each the union of what its grants reach).
-fn score(
-    grants: &mut [GrantRecord],
-    config: Option<&Config>,
-) -> Result<(Vec<crate::score::Aggregate>, Vec<crate::score::Aggregate>)> {
+/// What scoring the inventory produced besides the scores themselves.
+struct Scored {
+    /// Per-vendor blast radius.
+    by_vendor: Vec<crate::score::Aggregate>,
+    /// Per-app blast radius.
+    by_app: Vec<crate::score::Aggregate>,
+    /// The registry the grants were mapped with, when the config names one.
+    registry: Option<crate::vendor::Registry>,
+}
+
+impl Scored {
+    /// The registry's governance findings about `grants` as of today; `None` without
+    /// a registry (a report then says nothing rather than "no findings").
+    fn governance(&self, grants: &[GrantRecord]) -> Option<Vec<crate::vendor::Finding>> {
+        let today = time::OffsetDateTime::now_utc().date();
+        self.registry.as_ref().map(|r| r.findings(grants, today))
+    }
+}
+
+fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> {
     let mut catalog = crate::catalog::Catalog::builtin()?;
     let mut policy = crate::score::Policy::builtin()?;
     if let Some(c) = config {
@@ -552,9 +568,12 @@ fn score(
     }
     let scorer = crate::score::Scorer::new(&catalog, &policy, time::OffsetDateTime::now_utc());
     // Grants are mapped to vendors when read, so an edited registry applies at once.
-    let vendors = match config.and_then(|c| c.vendor_registry.as_deref()) {
-        Some(path) => {
-            let registry = crate::vendor::Registry::load(path)?;
+    let registry = config
+        .and_then(|c| c.vendor_registry.as_deref())
+        .map(crate::vendor::Registry::load)
+        .transpose()?;
+    let vendors = match &registry {
+        Some(registry) => {
             registry.map(grants);
             registry.facts()
         }
@@ -566,7 +585,11 @@ fn score(
     for (g, s) in grants.iter_mut().zip(scores) {
         g.score = Some(s);
     }
-    Ok((by_vendor, by_app))
+    Ok(Scored {
+        by_vendor,
+        by_app,
+        registry,
+    })
 }
 
 /// Renders to a file through a temporary sibling and a rename, so a failure never
@@ -584,10 +607,11 @@ fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
     let config = args.config.as_deref().map(Config::load).transpose()?;
     let (_, store) = open_existing_store(db, config.as_ref())?;
     let mut grants = store.live_grants()?;
-    let (vendors, apps) = score(&mut grants, config.as_ref())?;
+    let scored = score(&mut grants, config.as_ref())?;
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
-    meta.vendors = vendors;
-    meta.apps = apps;
+    meta.governance = scored.governance(&grants);
+    meta.vendors = scored.by_vendor;
+    meta.apps = scored.by_app;
     meta.tenants = store
         .latest_tenant_scans()?
         .into_iter()
@@ -820,7 +844,9 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
         .iter()
         .flat_map(|s| s.grants.iter().cloned())
         .collect();
-    let (vendors, apps) = score(&mut owned, Some(&config))?;
+    let scored = score(&mut owned, Some(&config))?;
+    let governance = scored.governance(&owned);
+    let (vendors, apps) = (scored.by_vendor, scored.by_app);
     let mut rest = owned.iter();
     for s in &mut scans {
         s.grants = rest.by_ref().take(s.grants.len()).cloned().collect();
@@ -830,6 +856,7 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     meta.vendors = vendors.clone();
     meta.apps = apps;
     meta.title = Some("grantscope demo: a simulated six-provider estate".into());
+    meta.governance = governance;
     meta.tenants = scans.iter().map(report::TenantStatus::from).collect();
     let report_path = args.out.join("report.html");
     write_atomically(&report_path, |buf| {

@@ -1,5 +1,6 @@
 //! One self-contained HTML page: header, scan status, tier counts, three SVG
-//! charts and a sortable, filterable table of every grant shown.
+//! charts, the vendor registry's governance findings, and a sortable, filterable
+//! table of every grant shown.
 //!
 //! - **Offline and sealed.** Style and script are inline; charts are SVG drawn
 //!   here; there is no external reference of any kind. The Content-Security-Policy
@@ -9,7 +10,8 @@
 //!   in attributes (always double-quoted). The script reads the table's text and
 //!   never writes HTML.
 //! - **Stable hooks** (tests and users rely on them): `#grants-table` (one
-//!   `tbody` row per grant, `data-id`, `data-tier`), `#filter`, the tier
+//!   `tbody` row per grant, `data-id`, `data-tier`), `#findings-table` (with a vendor
+//!   registry: one row per finding kind and app, `data-kind`), `#filter`, the tier
 //!   checkboxes `input[data-tier]`, and `svg[data-chart=tier-by-vendor |
 //!   top-blast-radius | stale-by-age]`. The table state can be set from the URL
 //!   fragment: `#q=text&tiers=critical,high&sort=score&dir=desc`.
@@ -18,13 +20,16 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use super::{
-    ReportError, SLOTS, View, charts, clip, days_since, factors_of, plural, slot, vendor_of,
-    wire_name,
+    ReportError, SLOTS, View, charts, clip, days_since, factors_of, finding_counts, finding_groups,
+    finding_label, plural, slot, vendor_of, wire_name,
 };
 use crate::model::GrantRecord;
 
 const STYLE: &str = include_str!("assets/report.css");
 const SCRIPT: &str = include_str!("assets/report.js");
+
+/// Up to this many governance rows show unfolded.
+const FINDING_ROWS_OPEN: usize = 15;
 
 /// The page's Content-Security-Policy: nothing may be fetched; only the inline
 /// style and script run, and images only from `data:` URLs.
@@ -54,6 +59,7 @@ pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportEr
     head(&mut page, view);
     header(&mut page, view);
     charts_section(&mut page, view);
+    governance(&mut page, view);
     table(&mut page, view);
     let _ = write!(
         page,
@@ -180,6 +186,61 @@ fn charts_section(page: &mut String, view: &View<'_>) {
     page.push_str("</figure>\n<figure><figcaption>Stale grants: days since last use<small>Measured from the report time; never used = no use recorded</small></figcaption>");
     charts::stale_by_age(page, &view.grants, view.meta.generated_at);
     page.push_str("</figure>\n</section>\n");
+}
+
+/// The vendor registry's findings, one row per kind and app (with a registry only):
+/// what the risk team acts on, above the grants it is about.
+fn governance(page: &mut String, view: &View<'_>) {
+    if view.meta.governance.is_none() {
+        return;
+    }
+    page.push_str(
+        r#"<section id="governance" aria-labelledby="governance-heading"><h2 id="governance-heading">Governance findings</h2>"#,
+    );
+    let counts = finding_counts(view);
+    if counts.is_empty() {
+        page.push_str("<p class=\"sub\">None: every app shown has a vendor with an owner, within its allowed scopes, and no vendor being offboarded or past its contract holds a grant.</p></section>\n");
+        return;
+    }
+    page.push_str("<ul class=\"findings\">");
+    for (kind, n) in &counts {
+        let _ = write!(
+            page,
+            r#"<li data-kind="{}"><b>{n}</b> {}</li>"#,
+            esc(&wire_name(kind)),
+            esc(finding_label(*kind))
+        );
+    }
+    let groups = finding_groups(view);
+    // A long list would push the grants table off the first screens: folded, with
+    // the counts above saying what is inside.
+    let _ = write!(
+        page,
+        "</ul>\n<details{}><summary>{} by kind and app</summary>\n",
+        if groups.len() <= FINDING_ROWS_OPEN {
+            " open"
+        } else {
+            ""
+        },
+        plural(groups.len(), "row", "rows")
+    );
+    page.push_str("<div class=\"wrap\"><table id=\"findings-table\"><thead><tr><th scope=\"col\">Finding</th><th scope=\"col\">Vendor</th><th scope=\"col\">App</th><th scope=\"col\">Provider</th><th scope=\"col\">Grants</th><th scope=\"col\">Tenants</th><th scope=\"col\">Detail</th></tr></thead>\n<tbody>\n");
+    for g in groups {
+        let _ = writeln!(
+            page,
+            r#"<tr data-kind="{kind}"><td>{label}</td><td>{vendor}</td><td title="{app_id}">{app}</td><td>{provider}</td><td class="num">{grants}</td><td class="num">{tenants}</td><td>{detail}</td></tr>"#,
+            kind = esc(&wire_name(g.kind)),
+            label = esc(finding_label(g.kind)),
+            vendor = esc(g.vendor.unwrap_or("–")),
+            app_id = esc(g.app_id),
+            app = esc(&clip(g.app_name, 80)),
+            provider = esc(g.provider),
+            grants = g.grants,
+            tenants = g.tenants.len(),
+            detail = esc(&clip(g.detail, 240)),
+        );
+    }
+    page.push_str("</tbody></table></div></details></section>\n");
 }
 
 /// Table columns: key (for the URL fragment), heading, numeric sort.

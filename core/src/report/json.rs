@@ -1,4 +1,5 @@
-//! `{"grants": [...], "meta": {...}}`.
+//! `{"grants": [...], "findings": [...], "meta": {...}}` (`findings` with a vendor
+//! registry only).
 //!
 //! **API boundary:** `grants` holds the records exactly as the inventory shapes
 //! them (DESIGN.md keys; an unscored grant has `"score": null`), in report order;
@@ -20,6 +21,10 @@ struct Document<'a> {
     /// Apps by blast radius, when computed.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     apps: &'a [crate::score::Aggregate],
+    /// The registry's governance findings about the grants shown, one per grant and
+    /// kind; absent when no registry is configured, `[]` when there is nothing to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<&'a [&'a crate::vendor::Finding]>,
     meta: Meta<'a>,
 }
 
@@ -67,6 +72,11 @@ pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportEr
         grants: &view.grants,
         vendors: &view.meta.vendors,
         apps: &view.meta.apps,
+        findings: view
+            .meta
+            .governance
+            .as_ref()
+            .map(|_| view.findings.as_slice()),
         meta: Meta {
             title: view.meta.title.as_deref(),
             generated_at: &view.generated_at,

@@ -9,16 +9,20 @@ use std::io::Write;
 
 use super::{
     AGE_BUCKETS, AGE_UNREADABLE, Group, ReportError, SLOTS, SlotCounts, View, age_bucket, apps,
-    counts_by, factors_of, plural, slot, vendor_of, vendors, wire_name,
+    counts_by, factors_of, finding_counts, finding_groups, finding_label, plural, slot, vendor_of,
+    vendors, wire_name,
 };
 
 /// How many vendors the blast-radius section lists, and apps under each.
 const VENDORS_LISTED: usize = 25;
 const APPS_PER_VENDOR: usize = 5;
+/// How many (kind, app) rows the governance section lists.
+const FINDING_GROUPS_LISTED: usize = 30;
 
 pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
     header(view, out)?;
     summary(view, out)?;
+    governance(view, out)?;
     top(view, out)?;
     blast_radius(view, out)?;
     Ok(())
@@ -239,6 +243,56 @@ fn blast_radius(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError>
                 "more vendor",
                 "more vendors"
             )
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The vendor registry's findings, grouped by kind and app (with a registry only).
+fn governance(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    if view.meta.governance.is_none() {
+        return Ok(());
+    }
+    writeln!(out, "## Governance findings\n")?;
+    let counts = finding_counts(view);
+    if counts.is_empty() {
+        writeln!(
+            out,
+            "None: every app shown has a vendor with an owner, within its allowed scopes, \
+             and no vendor being offboarded or past its contract holds a grant.\n"
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "| finding | grants |\n|---|---:|")?;
+    for (kind, n) in &counts {
+        writeln!(out, "| {} | {n} |", finding_label(*kind))?;
+    }
+    writeln!(out)?;
+    let groups = finding_groups(view);
+    writeln!(
+        out,
+        "| finding | vendor | app | provider | grants | tenants | detail |\n|---|---|---|---|---:|---:|---|"
+    )?;
+    for g in groups.iter().take(FINDING_GROUPS_LISTED) {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            finding_label(g.kind),
+            esc(g.vendor.unwrap_or("–")),
+            esc(g.app_name),
+            esc(g.provider),
+            g.grants,
+            g.tenants.len(),
+            esc(g.detail),
+        )?;
+    }
+    if groups.len() > FINDING_GROUPS_LISTED {
+        writeln!(
+            out,
+            "\n…and {} more; `grantscope report --format json` and `grantscope vendors findings` \
+             list every finding.",
+            plural(groups.len() - FINDING_GROUPS_LISTED, "app", "apps")
         )?;
     }
     writeln!(out)?;

@@ -39,6 +39,7 @@ use time::OffsetDateTime;
 
 use crate::model::{GrantRecord, Tier};
 use crate::scan::TenantScan;
+use crate::vendor::{Finding, FindingKind};
 
 /// How many grants the Markdown report lists by default.
 pub const DEFAULT_TOP: usize = 50;
@@ -145,6 +146,10 @@ pub struct ReportMeta {
     pub vendors: Vec<crate::score::Aggregate>,
     /// Per-app blast radius within a tenant; empty when not computed.
     pub apps: Vec<crate::score::Aggregate>,
+    /// The vendor registry's governance findings about the grants (no vendor, no
+    /// owner, wider than allowed, offboarded vendor, contract ended); `None` when no
+    /// registry is configured, which a report tells apart from "no findings".
+    pub governance: Option<Vec<Finding>>,
 }
 
 impl ReportMeta {
@@ -158,6 +163,7 @@ impl ReportMeta {
             tenants: Vec::new(),
             vendors: Vec::new(),
             apps: Vec::new(),
+            governance: None,
         }
     }
 }
@@ -497,6 +503,95 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
+/// A finding kind's place in a report: most urgent first (a live grant of a vendor
+/// being offboarded is an incident; an app nobody mapped is homework).
+fn finding_rank(kind: FindingKind) -> u8 {
+    match kind {
+        FindingKind::VendorOffboarded => 0,
+        FindingKind::ContractEnded => 1,
+        FindingKind::OverWide => 2,
+        FindingKind::NoOwner => 3,
+        FindingKind::NoVendor => 4,
+    }
+}
+
+/// What a finding kind means, for a reader.
+fn finding_label(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::VendorOffboarded => "Live grant of an offboarded vendor",
+        FindingKind::ContractEnded => "Live grant after the contract ended",
+        FindingKind::OverWide => "Wider than the vendor's allowed scopes",
+        FindingKind::NoOwner => "Vendor without a business owner",
+        FindingKind::NoVendor => "App with no vendor in the registry",
+    }
+}
+
+/// The findings of one kind about one app: what a person acts on (map the app, name
+/// an owner, offboard the vendor), where the JSON keeps one finding per grant.
+struct FindingGroup<'a> {
+    kind: FindingKind,
+    provider: &'a str,
+    app_id: &'a str,
+    /// The app's name, from its first grant shown.
+    app_name: &'a str,
+    vendor: Option<&'a str>,
+    grants: usize,
+    tenants: BTreeSet<&'a str>,
+    /// One finding's sentence (grants of one app usually share it).
+    detail: &'a str,
+}
+
+/// Findings grouped by kind and app, most urgent kind first, then most grants.
+fn finding_groups<'a>(view: &View<'a>) -> Vec<FindingGroup<'a>> {
+    let names: BTreeMap<(&str, &str), &str> = view
+        .grants
+        .iter()
+        .rev()
+        .map(|g| {
+            (
+                (g.provider.as_str(), g.app.id.as_str()),
+                g.app.name.as_str(),
+            )
+        })
+        .collect();
+    let mut map: BTreeMap<(u8, &str, &str), FindingGroup<'a>> = BTreeMap::new();
+    for f in &view.findings {
+        let key = (finding_rank(f.kind), f.provider.as_str(), f.app_id.as_str());
+        let group = map.entry(key).or_insert_with(|| FindingGroup {
+            kind: f.kind,
+            provider: &f.provider,
+            app_id: &f.app_id,
+            app_name: names
+                .get(&(f.provider.as_str(), f.app_id.as_str()))
+                .copied()
+                .unwrap_or(&f.app_id),
+            vendor: f.vendor.as_deref(),
+            grants: 0,
+            tenants: BTreeSet::new(),
+            detail: &f.detail,
+        });
+        group.grants += 1;
+        group.tenants.insert(&f.tenant);
+    }
+    let mut groups: Vec<FindingGroup<'a>> = map.into_values().collect();
+    groups.sort_by(|a, b| {
+        finding_rank(a.kind)
+            .cmp(&finding_rank(b.kind))
+            .then_with(|| b.grants.cmp(&a.grants))
+            .then_with(|| (a.provider, a.app_id).cmp(&(b.provider, b.app_id)))
+    });
+    groups
+}
+
+/// Findings counted per kind, most urgent first (kinds with none left out).
+fn finding_counts(view: &View<'_>) -> Vec<(FindingKind, usize)> {
+    let mut counts: BTreeMap<u8, (FindingKind, usize)> = BTreeMap::new();
+    for f in &view.findings {
+        counts.entry(finding_rank(f.kind)).or_insert((f.kind, 0)).1 += 1;
+    }
+    counts.into_values().collect()
+}
+
 /// Everything a format needs, computed once.
 struct View<'a> {
     /// The grants shown, in report order.
@@ -507,18 +602,29 @@ struct View<'a> {
     generated_at: String,
     /// Shown grants per tier slot.
     slots: SlotCounts,
+    /// The governance findings about the shown grants (all of them when no tier
+    /// filter applies); empty also when no registry is configured.
+    findings: Vec<&'a Finding>,
 }
 
 impl<'a> View<'a> {
     fn new(grants: &'a [GrantRecord], meta: &'a ReportMeta, options: &'a ReportOptions) -> Self {
         let grants = select(grants, options.min_tier);
         let slots = count_slots(grants.iter().copied());
+        let shown: std::collections::HashSet<&str> = grants.iter().map(|g| g.id.as_str()).collect();
+        let findings = meta
+            .governance
+            .iter()
+            .flatten()
+            .filter(|f| shown.contains(f.grant.as_str()))
+            .collect();
         View {
             grants,
             meta,
             options,
             generated_at: rfc3339(meta.generated_at),
             slots,
+            findings,
         }
     }
 
@@ -744,5 +850,118 @@ pub(crate) mod tests {
     fn clip_cuts_on_characters() {
         assert_eq!(clip("héllo wörld", 6), "héllo…");
         assert_eq!(clip("short", 6), "short");
+    }
+
+    fn finding(kind: FindingKind, g: &GrantRecord, vendor: Option<&str>) -> Finding {
+        Finding {
+            kind,
+            grant: g.id.clone(),
+            provider: g.provider.clone(),
+            tenant: g.tenant.clone(),
+            app_id: g.app.id.clone(),
+            vendor: vendor.map(str::to_owned),
+            detail: format!("about {}", g.id),
+        }
+    }
+
+    fn rendered(
+        format: Format,
+        grants: &[GrantRecord],
+        meta: &ReportMeta,
+        min: Option<Tier>,
+    ) -> String {
+        let mut out = Vec::new();
+        let options = ReportOptions {
+            min_tier: min,
+            ..ReportOptions::default()
+        };
+        let r = render(format, grants, meta, &options, &mut out);
+        assert!(r.is_ok(), "{r:?}");
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn governance_findings_are_grouped_per_app_and_follow_the_tier_filter() {
+        let grants = [
+            grant("g1", "<Evil & Co>", Some((80, Tier::Critical))),
+            grant("g2", "<Evil & Co>", Some((70, Tier::High))),
+            grant("g3", "Quiet", Some((10, Tier::Low))),
+        ];
+        let mut meta = ReportMeta::new(now());
+        meta.governance = Some(vec![
+            finding(FindingKind::NoOwner, &grants[0], Some("evil")),
+            finding(FindingKind::NoOwner, &grants[1], Some("evil")),
+            finding(FindingKind::VendorOffboarded, &grants[1], Some("evil")),
+            finding(FindingKind::NoVendor, &grants[2], None),
+        ]);
+
+        // JSON keeps one finding per grant; a tier filter keeps those of shown grants.
+        let doc: serde_json::Value =
+            serde_json::from_str(&rendered(Format::Json, &grants, &meta, None)).unwrap_or_default();
+        assert_eq!(doc["findings"].as_array().map(Vec::len), Some(4));
+        assert_eq!(doc["findings"][2]["kind"], "vendor-offboarded");
+        let doc: serde_json::Value =
+            serde_json::from_str(&rendered(Format::Json, &grants, &meta, Some(Tier::High)))
+                .unwrap_or_default();
+        assert_eq!(doc["findings"].as_array().map(Vec::len), Some(3));
+
+        // HTML: one row per kind and app, the most urgent first, data escaped.
+        let html = rendered(Format::Html, &grants, &meta, None);
+        let rows: Vec<&str> = html
+            .lines()
+            .filter(|l| l.starts_with("<tr data-kind="))
+            .collect();
+        assert_eq!(rows.len(), 3, "{rows:#?}");
+        assert!(
+            rows[0].starts_with(r#"<tr data-kind="vendor-offboarded">"#),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].contains(r#"<td class="num">2</td>"#),
+            "two grants of one app: {}",
+            rows[1]
+        );
+        assert!(
+            rows[2].starts_with(r#"<tr data-kind="no-vendor">"#),
+            "{}",
+            rows[2]
+        );
+        assert!(html.contains("&lt;Evil &amp; Co&gt;") && !html.contains("<Evil"));
+
+        // Markdown: counts per kind, then the groups.
+        let md = rendered(Format::Markdown, &grants, &meta, None);
+        assert!(md.contains("## Governance findings"), "{md}");
+        assert!(
+            md.contains("| Vendor without a business owner | 2 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Live grant of an offboarded vendor | evil | \\<Evil \\& Co\\> |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn no_registry_says_nothing_and_an_empty_one_says_none() {
+        let grants = [grant("g1", "A", Some((50, Tier::Medium)))];
+        let mut meta = ReportMeta::new(now());
+        let doc: serde_json::Value =
+            serde_json::from_str(&rendered(Format::Json, &grants, &meta, None)).unwrap_or_default();
+        assert!(doc.get("findings").is_none(), "{doc}");
+        let html = rendered(Format::Html, &grants, &meta, None);
+        assert!(!html.contains(r#"id="governance""#));
+        assert!(!rendered(Format::Markdown, &grants, &meta, None).contains("Governance"));
+        meta.governance = Some(Vec::new());
+        let doc: serde_json::Value =
+            serde_json::from_str(&rendered(Format::Json, &grants, &meta, None)).unwrap_or_default();
+        assert_eq!(doc["findings"], serde_json::json!([]));
+        for format in [Format::Html, Format::Markdown] {
+            let text = rendered(format, &grants, &meta, None);
+            assert!(
+                text.contains("None: every app shown has a vendor"),
+                "{text}"
+            );
+        }
     }
 }

@@ -530,6 +530,21 @@ async fn vendors_commands_read_and_edit_the_registry_and_enforce_applies_policie
         assert!(kinds.contains(k), "no {k} finding: {kinds:?}");
     }
 
+    // The report carries the same findings: every one in JSON, grouped in HTML.
+    let listed = json(&findings)["findings"].as_array().map_or(0, Vec::len);
+    let report = run_async(e.cmd(&["report", "--config", &cfg, "--format", "json"])).await;
+    report.expect_code(0);
+    let reported = json(&report)["findings"].as_array().map_or(0, Vec::len);
+    assert_eq!(reported, listed, "the report's findings");
+    let html = run_async(e.cmd(&["report", "--config", &cfg, "--format", "html"])).await;
+    html.expect_code(0);
+    for k in ["no-vendor", "no-owner", "contract-ended"] {
+        assert!(
+            html.stdout.contains(&format!("<tr data-kind=\"{k}\">")),
+            "no {k} row in the HTML report"
+        );
+    }
+
     // Bad input is an error that says what to do, and changes nothing.
     let bad =
         run_async(e.cmd(&["vendors", "--config", &cfg, "set", &id, "--status", "gone"])).await;
