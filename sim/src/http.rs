@@ -60,6 +60,19 @@ impl QueryParams {
 /// to 2 s) before aborting the server task.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Binds `listen`; the address actually bound comes back too (the real port for `:0`).
+pub(crate) async fn bind(
+    listen: SocketAddr,
+) -> Result<(tokio::net::TcpListener, SocketAddr), crate::SimError> {
+    let err = |source| crate::SimError::Bind {
+        addr: listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    Ok((listener, addr))
+}
+
 /// An axum server running in a tokio task until [`Serving::shutdown`] or drop.
 pub(crate) struct Serving {
     stop: Option<oneshot::Sender<()>>,

@@ -294,16 +294,7 @@ impl Simulator {
         );
 
         let listen = self.opts.listen;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|source| SimError::Bind {
-                addr: listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind {
-            addr: listen,
-            source,
-        })?;
+        let (listener, addr) = http::bind(listen).await?;
 
         let keys = provider::Keys {
             public: decoding.clone(),

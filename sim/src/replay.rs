@@ -215,16 +215,7 @@ impl Replay {
 
     /// Binds `listen` and serves the recordings in a tokio task.
     pub async fn start(self, listen: SocketAddr) -> Result<RunningReplay, SimError> {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|source| SimError::Bind {
-                addr: listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind {
-            addr: listen,
-            source,
-        })?;
+        let (listener, addr) = crate::http::bind(listen).await?;
         let state = Arc::new(ReplayState {
             bound: addr,
             replay: self,

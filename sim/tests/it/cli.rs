@@ -44,13 +44,8 @@ fn binary_prints_its_address_writes_files_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let url = line
-        .trim()
-        .strip_prefix("grantscope-sim listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"));
+    let url = announced(&mut child);
+    let url = url.as_str();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     // The files exist before the line is printed.
     let text = std::fs::read_to_string(&config).expect("config");
@@ -87,13 +82,8 @@ fn replay_serves_a_folder_of_examples_and_refuses_world_flags() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let url = line
-        .trim()
-        .strip_prefix("grantscope-sim listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"));
+    let url = announced(&mut child);
+    let url = url.as_str();
     let addr = url.trim_start_matches("http://");
     // One documented call, answered from its example over plain HTTP/1.1.
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
@@ -127,4 +117,15 @@ fn replay_serves_a_folder_of_examples_and_refuses_world_flags() {
         .expect("binary runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
+
+/// The URL from the one line the binary prints on stdout once it listens.
+fn announced(child: &mut std::process::Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    line.trim()
+        .strip_prefix("grantscope-sim listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned()
 }
