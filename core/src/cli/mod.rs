@@ -533,9 +533,6 @@ impl Progress for Logged {
     }
 }
 
-/// Scores `grants` in place as of now, with the built-in catalogs and policy plus
-/// what the config's `[scoring]` adds or replaces; returns the vendor and app
-/// aggregates (each the union of what its grants reach).
 /// What scoring the inventory produced besides the scores themselves.
 struct Scored {
     /// Per-vendor blast radius.
@@ -555,6 +552,10 @@ impl Scored {
     }
 }
 
+/// Scores `grants` in place as of now, with the built-in catalogs and policy plus
+/// what the config's `[scoring]` adds or replaces, after mapping them to vendors with
+/// the config's registry; returns the vendor and app aggregates (each the union of
+/// what its grants reach) and the registry.
 fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> {
     let mut catalog = crate::catalog::Catalog::builtin()?;
     let mut policy = crate::score::Policy::builtin()?;

@@ -292,7 +292,7 @@ fn governance(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
             out,
             "\n…and {} more; `grantscope report --format json` and `grantscope vendors findings` \
              list every finding.",
-            plural(groups.len() - FINDING_GROUPS_LISTED, "app", "apps")
+            plural(groups.len() - FINDING_GROUPS_LISTED, "row", "rows")
         )?;
     }
     writeln!(out)?;
