@@ -122,6 +122,12 @@ pub struct ActionRow {
     pub verified: Option<String>,
 }
 
+/// The newest earlier action on a grant that may have sent something. Asked once per
+/// grant of every new plan, so it must be an index lookup (`revocation_actions_grant`),
+/// never a scan of the whole journal.
+const PRIOR_ATTEMPT: &str = "SELECT run_id, state FROM revocation_actions WHERE grant_id = ?1 \
+     AND state NOT IN ('pending', 'manual') ORDER BY run_id DESC LIMIT 1";
+
 impl Store {
     fn with_tx<T>(
         &mut self,
@@ -163,10 +169,7 @@ impl Store {
                  action, handle, record, state, detail, updated_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
-            let mut earlier = tx.prepare(
-                "SELECT run_id, state FROM revocation_actions WHERE grant_id = ?1 \
-                 AND state NOT IN ('pending', 'manual') ORDER BY run_id DESC LIMIT 1",
-            )?;
+            let mut earlier = tx.prepare(PRIOR_ATTEMPT)?;
             for (i, (g, t)) in actions.iter().enumerate() {
                 let record = serde_json::to_string(g).unwrap_or_default();
                 // Exactly once holds across runs too: a grant an earlier run may have
@@ -435,6 +438,28 @@ mod tests {
             notes: vec![],
         };
         (g, target)
+    }
+
+    #[test]
+    fn the_prior_attempt_lookup_uses_the_grant_index() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let mut plan = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {PRIOR_ATTEMPT}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let steps: Vec<String> = plan
+            .query_map(["p/t/1"], |r| r.get::<_, String>(3))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX revocation_actions_grant")),
+            "{steps:?}"
+        );
+        assert!(!steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
     }
 
     #[test]

@@ -174,6 +174,11 @@ CREATE TABLE revocation_actions (
     PRIMARY KEY (run_id, seq)
 );
 "#,
+    // A new run asks, per grant, whether an earlier run touched it: without this the
+    // question scans every journaled action, once per grant of the plan.
+    r#"
+CREATE INDEX revocation_actions_grant ON revocation_actions(grant_id, run_id);
+"#,
 ];
 
 /// The inventory.
