@@ -98,36 +98,22 @@ fn unused_for(g: &GrantRecord, now: time::OffsetDateTime) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AppRef, GrantKind, PrincipalKind, PrincipalRef};
-    use std::collections::BTreeMap;
+    use crate::model::{GrantKind, PrincipalKind, PrincipalRef};
 
     fn grant(app: &str, last_used: Option<&str>, created: Option<&str>) -> GrantRecord {
-        GrantRecord {
-            id: format!("github/t/{app}"),
-            provider: "github".into(),
-            tenant: "t".into(),
-            app: AppRef {
-                id: app.into(),
-                name: app.into(),
-                publisher: None,
-                attributes: BTreeMap::new(),
-            },
-            principal: PrincipalRef {
-                kind: PrincipalKind::Tenant,
-                id: "t".into(),
-                display: None,
-            },
-            kind: GrantKind::Installation,
-            scopes: vec![],
-            created_at: created.map(str::to_owned),
-            last_used_at: last_used.map(str::to_owned),
-            expires_at: None,
-            vendor: None,
-            score: None,
-            revocation: None,
-            attributes: BTreeMap::new(),
-            notes: vec![],
-        }
+        let mut g = crate::test_support::grant(&format!("github/t/{app}"));
+        g.provider = "github".into();
+        g.app.id = app.into();
+        g.app.name = app.into();
+        g.principal = PrincipalRef {
+            kind: PrincipalKind::Tenant,
+            id: "t".into(),
+            display: None,
+        };
+        g.kind = GrantKind::Installation;
+        g.created_at = created.map(str::to_owned);
+        g.last_used_at = last_used.map(str::to_owned);
+        g
     }
 
     #[test]

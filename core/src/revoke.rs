@@ -578,38 +578,17 @@ async fn backoff(attempt: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AppRef, GrantKind, PrincipalKind, PrincipalRef};
 
     fn grant(id: &str, tenant: &str, target: Option<(&str, &str)>) -> GrantRecord {
-        GrantRecord {
-            id: id.into(),
-            provider: "github".into(),
-            tenant: tenant.into(),
-            app: AppRef {
-                id: "1".into(),
-                name: "a".into(),
-                publisher: None,
-                attributes: BTreeMap::new(),
-            },
-            principal: PrincipalRef {
-                kind: PrincipalKind::User,
-                id: "u".into(),
-                display: None,
-            },
-            kind: GrantKind::Delegated,
-            scopes: vec![],
-            created_at: None,
-            last_used_at: None,
-            expires_at: None,
-            vendor: None,
-            score: None,
-            revocation: target.map(|(a, h)| RevocationTarget {
-                action: a.into(),
-                handle: h.into(),
-            }),
-            attributes: BTreeMap::new(),
-            notes: vec![],
-        }
+        let mut g = crate::test_support::grant(id);
+        g.provider = "github".into();
+        g.tenant = tenant.into();
+        g.app.id = "1".into();
+        g.revocation = target.map(|(a, h)| RevocationTarget {
+            action: a.into(),
+            handle: h.into(),
+        });
+        g
     }
 
     #[test]

@@ -13,3 +13,36 @@ pub(crate) async fn serve(app: axum::Router) -> SocketAddr {
     });
     addr
 }
+
+/// A bare grant for unit tests: provider `p`, tenant `t`, app `a`, held by user `u`,
+/// delegated, no scopes, times or target. Tests change what they are about with
+/// struct update syntax.
+pub(crate) fn grant(id: &str) -> crate::model::GrantRecord {
+    use crate::model::{AppRef, GrantKind, GrantRecord, PrincipalKind, PrincipalRef};
+    GrantRecord {
+        id: id.into(),
+        provider: "p".into(),
+        tenant: "t".into(),
+        app: AppRef {
+            id: "a".into(),
+            name: "a".into(),
+            publisher: None,
+            attributes: std::collections::BTreeMap::new(),
+        },
+        principal: PrincipalRef {
+            kind: PrincipalKind::User,
+            id: "u".into(),
+            display: None,
+        },
+        kind: GrantKind::Delegated,
+        scopes: Vec::new(),
+        created_at: None,
+        last_used_at: None,
+        expires_at: None,
+        vendor: None,
+        score: None,
+        revocation: None,
+        attributes: std::collections::BTreeMap::new(),
+        notes: Vec::new(),
+    }
+}

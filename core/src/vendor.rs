@@ -597,7 +597,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(kind: FindingKind, g: &GrantRecord, v: Option<&Vendor>, detail: String) -> Self {
+    pub(crate) fn new(
+        kind: FindingKind,
+        g: &GrantRecord,
+        v: Option<&Vendor>,
+        detail: String,
+    ) -> Self {
         Finding {
             kind,
             grant: g.id.clone(),
@@ -613,35 +618,21 @@ impl Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AppRef, GrantKind, PrincipalKind, PrincipalRef};
+    use crate::model::{GrantKind, PrincipalKind, PrincipalRef};
 
     fn grant(provider: &str, app: &str, name: &str, scopes: &[&str]) -> GrantRecord {
-        GrantRecord {
-            id: format!("{provider}/t/{app}:{}", scopes.len()),
-            provider: provider.into(),
-            tenant: "t".into(),
-            app: AppRef {
-                id: app.into(),
-                name: name.into(),
-                publisher: None,
-                attributes: BTreeMap::new(),
-            },
-            principal: PrincipalRef {
-                kind: PrincipalKind::Tenant,
-                id: "t".into(),
-                display: None,
-            },
-            kind: GrantKind::Installation,
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            created_at: None,
-            last_used_at: None,
-            expires_at: None,
-            vendor: None,
-            score: None,
-            revocation: None,
-            attributes: BTreeMap::new(),
-            notes: Vec::new(),
-        }
+        let mut g = crate::test_support::grant(&format!("{provider}/t/{app}:{}", scopes.len()));
+        g.provider = provider.into();
+        g.app.id = app.into();
+        g.app.name = name.into();
+        g.principal = PrincipalRef {
+            kind: PrincipalKind::Tenant,
+            id: "t".into(),
+            display: None,
+        };
+        g.kind = GrantKind::Installation;
+        g.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
+        g
     }
 
     const TEXT: &str = r#"

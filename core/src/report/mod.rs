@@ -854,13 +854,8 @@ pub(crate) mod tests {
 
     fn finding(kind: FindingKind, g: &GrantRecord, vendor: Option<&str>) -> Finding {
         Finding {
-            kind,
-            grant: g.id.clone(),
-            provider: g.provider.clone(),
-            tenant: g.tenant.clone(),
-            app_id: g.app.id.clone(),
             vendor: vendor.map(str::to_owned),
-            detail: format!("about {}", g.id),
+            ..Finding::new(kind, g, None, format!("about {}", g.id))
         }
     }
 

@@ -401,10 +401,7 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
-    use crate::model::{AppRef, GrantKind, PrincipalKind, PrincipalRef};
 
     fn grant(id: &str) -> (GrantRecord, RevocationTarget) {
         let target = RevocationTarget {
@@ -412,30 +409,8 @@ mod tests {
             handle: id.into(),
         };
         let g = GrantRecord {
-            id: id.into(),
-            provider: "p".into(),
-            tenant: "t".into(),
-            app: AppRef {
-                id: "a".into(),
-                name: "a".into(),
-                publisher: None,
-                attributes: BTreeMap::new(),
-            },
-            principal: PrincipalRef {
-                kind: PrincipalKind::User,
-                id: "u".into(),
-                display: None,
-            },
-            kind: GrantKind::Delegated,
-            scopes: vec![],
-            created_at: None,
-            last_used_at: None,
-            expires_at: None,
-            vendor: None,
-            score: None,
             revocation: Some(target.clone()),
-            attributes: BTreeMap::new(),
-            notes: vec![],
+            ..crate::test_support::grant(id)
         };
         (g, target)
     }
