@@ -9,7 +9,6 @@
     reason = "errors go to stderr at the binary edge"
 )]
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,7 +74,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), SimError> {
     if let Some(dir) = &cli.replay {
-        return replay(dir, cli.listen).await;
+        return RunningReplay::run_command(dir, cli.listen).await;
     }
     let opts = SimOptions {
         seed: cli.seed,
@@ -95,21 +94,4 @@ async fn run(cli: Cli) -> Result<(), SimError> {
     }
     println!("grantscope-sim listening on {}", running.base_url());
     running.serve_until(signal).await
-}
-
-/// `--replay DIR`: the same stdout line, then a summary of what was served and missed on
-/// stderr at shutdown.
-async fn replay(dir: &std::path::Path, listen: SocketAddr) -> Result<(), SimError> {
-    let report = RunningReplay::run(dir, listen, |running| {
-        eprintln!(
-            "replaying {} recordings from {}",
-            running.report().recordings,
-            dir.display()
-        );
-        println!("grantscope-sim listening on {}", running.base_url());
-        let _ = std::io::stdout().flush();
-    })
-    .await?;
-    eprintln!("{}", report.summary());
-    Ok(())
 }

@@ -69,8 +69,9 @@ const HOP_HEADERS: [&str; 4] = [
 pub struct Replay {
     dir: PathBuf,
     recordings: Vec<Recording>,
-    /// Every `request.host` named, whose absolute URLs are rewritten to the replay.
-    hosts: BTreeSet<String>,
+    /// `https://{host}` and `http://{host}` for every `request.host` named: absolute
+    /// URLs starting so are rewritten to the replay.
+    origins: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -199,7 +200,7 @@ impl Replay {
         Ok(Self {
             dir: dir.to_path_buf(),
             recordings,
-            hosts,
+            origins: origins(&hosts),
         })
     }
 
@@ -216,11 +217,7 @@ impl Replay {
     /// Binds `listen` and serves the recordings in a tokio task.
     pub async fn start(self, listen: SocketAddr) -> Result<RunningReplay, SimError> {
         let (listener, addr) = crate::http::bind(listen).await?;
-        let state = Arc::new(ReplayState {
-            bound: addr,
-            replay: self,
-            log: Mutex::default(),
-        });
+        let state = Arc::new(ReplayState::new(addr, self));
         let app = Router::new()
             .route("/_sim/replay", get(report))
             .fallback(serve)
@@ -346,6 +343,14 @@ impl Recording {
     }
 }
 
+/// The URL prefixes of `hosts`, built once rather than on every response.
+fn origins(hosts: &BTreeSet<String>) -> Vec<String> {
+    hosts
+        .iter()
+        .flat_map(|h| [format!("https://{h}"), format!("http://{h}")])
+        .collect()
+}
+
 /// A JSON scalar as the text a query string or header carries.
 fn scalar(v: &Value) -> Option<String> {
     match v {
@@ -459,32 +464,45 @@ struct ReplayState {
     log: Mutex<Log>,
 }
 
-#[derive(Default)]
 struct Log {
-    /// Hits per recording index.
-    hits: HashMap<usize, u64>,
+    /// Hits per recording, by index.
+    hits: Vec<u64>,
     /// Requests served per tie group (the best candidates' indices), for sequencing.
     sequence: HashMap<Vec<usize>, usize>,
     missed: u64,
+    /// Distinct misses, first seen first (at most [`MAX_MISSES_KEPT`]).
     misses: Vec<String>,
-    seen: BTreeSet<String>,
 }
 
 impl ReplayState {
+    fn new(bound: SocketAddr, replay: Replay) -> Self {
+        let log = Log {
+            hits: vec![0; replay.len()],
+            sequence: HashMap::new(),
+            missed: 0,
+            misses: Vec::new(),
+        };
+        Self {
+            bound,
+            replay,
+            log: Mutex::new(log),
+        }
+    }
+
     fn report(&self) -> ReplayReport {
         let log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         ReplayReport {
             recordings: self.replay.len(),
-            served: log.hits.values().sum(),
+            served: log.hits.iter().sum(),
             missed: log.missed,
             hits: self
                 .replay
                 .recordings
                 .iter()
-                .enumerate()
-                .map(|(i, r)| FileHits {
+                .zip(&log.hits)
+                .map(|(r, &hits)| FileHits {
                     file: r.file.clone(),
-                    hits: log.hits.get(&i).copied().unwrap_or(0),
+                    hits,
                 })
                 .collect(),
             misses: log.misses.clone(),
@@ -510,14 +528,16 @@ impl ReplayState {
         let turn = log.sequence.entry(group.clone()).or_insert(0);
         let index = group[(*turn).min(group.len() - 1)];
         *turn += 1;
-        *log.hits.entry(index).or_insert(0) += 1;
+        if let Some(h) = log.hits.get_mut(index) {
+            *h += 1;
+        }
         self.replay.recordings.get(index)
     }
 
     fn miss(&self, what: String) {
         let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
         log.missed += 1;
-        if log.misses.len() < MAX_MISSES_KEPT && log.seen.insert(what.clone()) {
+        if log.misses.len() < MAX_MISSES_KEPT && !log.misses.contains(&what) {
             log.misses.push(what);
         }
     }
@@ -525,9 +545,9 @@ impl ReplayState {
     /// `text` with every absolute URL to a recorded host pointed at `base`.
     fn rewrite(&self, text: &str, base: &str) -> String {
         let mut out = text.to_owned();
-        for host in &self.replay.hosts {
-            for scheme in ["https://", "http://"] {
-                out = out.replace(&format!("{scheme}{host}"), base);
+        for origin in &self.replay.origins {
+            if out.contains(origin.as_str()) {
+                out = out.replace(origin.as_str(), base);
             }
         }
         out
@@ -571,7 +591,7 @@ async fn serve(State(state): State<Arc<ReplayState>>, req: Request) -> Response 
         headers.insert(HeaderName::from_static("x-grantscope-replay"), v);
     }
     let body = match std::str::from_utf8(&rec.body) {
-        Ok(text) if !state.replay.hosts.is_empty() => state.rewrite(text, &base).into_bytes(),
+        Ok(text) if !state.replay.origins.is_empty() => state.rewrite(text, &base).into_bytes(),
         _ => rec.body.clone(),
     };
     (rec.status, headers, Body::from(body)).into_response()
@@ -654,19 +674,30 @@ impl RunningReplay {
         result.map(|()| self.state.report())
     }
 
-    /// What both command lines do for `--replay DIR`: load, install the signal handlers
-    /// (before announcing, see [`ShutdownSignal`]), start, call `announce` once listening,
-    /// serve until Ctrl-C / SIGTERM, and return the final report.
-    pub async fn run(
-        dir: &Path,
-        listen: SocketAddr,
-        announce: impl FnOnce(&RunningReplay),
-    ) -> Result<ReplayReport, SimError> {
+    /// `--replay DIR` for both command lines (`grantscope sim`, `grantscope-sim`): load,
+    /// install the signal handlers (before announcing, see [`ShutdownSignal`]), start,
+    /// print the address line their contract promises on stdout, serve until Ctrl-C /
+    /// SIGTERM, then print what was served and missed on stderr.
+    #[allow(
+        clippy::print_stdout,
+        clippy::print_stderr,
+        reason = "the command lines' shared contract: one line on stdout, the rest on stderr"
+    )]
+    pub async fn run_command(dir: &Path, listen: SocketAddr) -> Result<(), SimError> {
+        use std::io::Write as _;
         let replay = Replay::load(dir)?;
         let signal = ShutdownSignal::install()?;
         let running = replay.start(listen).await?;
-        announce(&running);
-        running.serve_until(signal).await
+        eprintln!(
+            "replaying {} recordings from {}",
+            running.state.replay.len(),
+            dir.display()
+        );
+        println!("grantscope-sim listening on {}", running.base_url());
+        let _ = std::io::stdout().flush();
+        let report = running.serve_until(signal).await?;
+        eprintln!("{}", report.summary());
+        Ok(())
     }
 }
 
@@ -738,15 +769,13 @@ mod tests {
     }
 
     fn state(recordings: Vec<Recording>, hosts: &[&str]) -> ReplayState {
-        ReplayState {
-            bound: SocketAddr::from(([127, 0, 0, 1], 9)),
-            replay: Replay {
-                dir: PathBuf::from("r"),
-                recordings,
-                hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
-            },
-            log: Mutex::default(),
-        }
+        let hosts: BTreeSet<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+        let replay = Replay {
+            dir: PathBuf::from("r"),
+            recordings,
+            origins: origins(&hosts),
+        };
+        ReplayState::new(SocketAddr::from(([127, 0, 0, 1], 9)), replay)
     }
 
     fn named(file: &str, path: &str, query: &Value) -> Recording {

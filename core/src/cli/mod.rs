@@ -777,17 +777,7 @@ fn audit(db: Option<PathBuf>, cmd: &AuditCommand) -> Result<u8> {
 
 async fn sim(args: SimArgs) -> Result<u8> {
     if let Some(dir) = &args.replay {
-        let report = grantscope_sim::RunningReplay::run(dir, args.listen, |running| {
-            eprintln!(
-                "replaying {} recordings from {}",
-                running.report().recordings,
-                dir.display()
-            );
-            println!("grantscope-sim listening on {}", running.base_url());
-            let _ = std::io::stdout().flush();
-        })
-        .await?;
-        eprintln!("{}", report.summary());
+        grantscope_sim::RunningReplay::run_command(dir, args.listen).await?;
         return Ok(EXIT_OK);
     }
     let opts = grantscope_sim::SimOptions {
