@@ -29,6 +29,20 @@ fn body(name: &str) -> Vec<Value> {
         .unwrap_or_else(|| panic!("{name}: the body is not a list"))
 }
 
+/// The grant ids the connector gives the objects of an example's body:
+/// `okta/acme-okta/{kind}:{id}`.
+fn local_ids(example: &str, kind: &str) -> Vec<String> {
+    body(example)
+        .iter()
+        .map(|o| {
+            format!(
+                "okta/acme-okta/{kind}:{}",
+                o["id"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// A replay folder: every Okta example, plus the two calls the examples do not cover:
 /// the user list the connector iterates (one user in Okta's documented user shape) and
 /// a user's grants for one client (the documented user-grants body).
@@ -107,21 +121,12 @@ async fn the_okta_connector_scans_the_documented_payloads_replayed() {
     let ids: BTreeSet<&str> = grants.iter().map(|g| g.id.as_str()).collect();
 
     // Every documented grant and integration reached the inventory, under its own id.
-    let mut want = Vec::new();
-    for g in body("list-app-grants.json") {
-        want.push(format!(
-            "app-grant:{}",
-            g["id"].as_str().unwrap_or_default()
-        ));
-    }
-    for s in body("list-api-service-integrations.json") {
-        want.push(format!(
-            "api-service:{}",
-            s["id"].as_str().unwrap_or_default()
-        ));
-    }
-    for w in &want {
-        let id = format!("okta/acme-okta/{w}");
+    let want = [
+        local_ids("list-app-grants.json", "app-grant"),
+        local_ids("list-api-service-integrations.json", "api-service"),
+    ]
+    .concat();
+    for id in &want {
         assert!(ids.contains(id.as_str()), "{id} is missing from {ids:#?}");
     }
     // Every call the connector made was answered from a recording.
@@ -131,24 +136,15 @@ async fn the_okta_connector_scans_the_documented_payloads_replayed() {
     assert!(report.served > 0);
     // The user's documented grants and refresh token, reached through the `{userId}`
     // and `{clientId}` placeholders, are there too, each attributed to the user.
-    let mut of_user = Vec::new();
-    for g in body("list-user-grants.json") {
-        of_user.push(format!(
-            "user-grant:{}",
-            g["id"].as_str().unwrap_or_default()
-        ));
-    }
-    for t in body("list-user-client-refresh-tokens.json") {
-        of_user.push(format!(
-            "refresh-token:{}",
-            t["id"].as_str().unwrap_or_default()
-        ));
-    }
-    for w in &of_user {
-        let id = format!("okta/acme-okta/{w}");
+    let of_user = [
+        local_ids("list-user-grants.json", "user-grant"),
+        local_ids("list-user-client-refresh-tokens.json", "refresh-token"),
+    ]
+    .concat();
+    for id in &of_user {
         let g = grants
             .iter()
-            .find(|g| g.id == id)
+            .find(|g| &g.id == id)
             .unwrap_or_else(|| panic!("{id} is missing from {ids:#?}"));
         assert_eq!(g.principal.id, "isaac.brock@example.com", "{id}");
     }
