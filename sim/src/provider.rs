@@ -191,8 +191,8 @@ async fn render(dialect: &dyn Dialect, kind: FaultKind, processed: Option<Respon
         FaultKind::ServerError => dialect.server_error(StatusCode::INTERNAL_SERVER_ERROR),
         FaultKind::BadGateway => dialect.server_error(StatusCode::BAD_GATEWAY),
         FaultKind::Unavailable => dialect.server_error(StatusCode::SERVICE_UNAVAILABLE),
-        FaultKind::ConnectionReset => reset(&body_of(processed).await),
-        FaultKind::Malformed => truncated(&body_of(processed).await),
+        FaultKind::ConnectionReset => reset(processed_or(processed, STAND_IN).await),
+        FaultKind::Malformed => truncated(processed_or(processed, STAND_IN).await),
         // Handled by `inject`; kept total so a new kind cannot slip through silently.
         FaultKind::SecondaryRateLimit | FaultKind::PrimaryRateLimit => dialect.throttled(kind),
         FaultKind::Slow => {
@@ -201,39 +201,86 @@ async fn render(dialect: &dyn Dialect, kind: FaultKind, processed: Option<Respon
     }
 }
 
-async fn body_of(r: Option<Response>) -> Bytes {
-    let body = match r {
-        Some(r) => axum::body::to_bytes(r.into_body(), usize::MAX)
-            .await
-            .unwrap_or_default(),
-        None => Bytes::new(),
+/// The stand-in body a damaged empty answer carries, so the damage shows.
+const STAND_IN: &[u8] = br#"{"ok":true,"simulated":"stand-in body"}"#;
+
+/// The status and body a fault damages: the real answer's, or when it has no body to
+/// damage (a 204, or a fault before the handler), a 200 with `stand_in`.
+pub(crate) async fn processed_or(
+    processed: Option<Response>,
+    stand_in: &'static [u8],
+) -> (StatusCode, Bytes) {
+    let (status, body) = match processed {
+        Some(r) => {
+            let status = r.status();
+            let body = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default();
+            (status, body)
+        }
+        None => (StatusCode::OK, Bytes::new()),
     };
-    // Empty answers (204) get a stand-in so the damage shows.
     if body.len() < 2 {
-        Bytes::from_static(br#"{"ok":true,"simulated":"stand-in body"}"#)
+        (StatusCode::OK, Bytes::from_static(stand_in))
     } else {
-        body
+        (status, body)
     }
 }
 
 /// Announces the full length, sends half, then fails the stream: hyper aborts the
 /// connection, which is what a reset looks like to the client.
-pub(crate) fn reset(full: &Bytes) -> Response {
+pub(crate) fn reset((status, full): (StatusCode, Bytes)) -> Response {
     let half = full.slice(..full.len() / 2);
     let chunks: Vec<Result<Bytes, std::io::Error>> =
         vec![Ok(half), Err(std::io::ErrorKind::ConnectionReset.into())];
     let mut r = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+    *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_LENGTH, HeaderValue::from(full.len()));
     r
 }
 
-/// A 200 whose JSON is cut in half: any strict prefix of a JSON object or array is
-/// invalid JSON.
-pub(crate) fn truncated(full: &Bytes) -> Response {
+/// The real status line with its JSON cut in half (any strict prefix of a JSON object
+/// or array is invalid JSON). A garbled body never changes the status: a 404 stays a
+/// 404, so a client reading only the status sees the truth, and one reading the body
+/// must notice it is broken.
+pub(crate) fn truncated((status, full): (StatusCode, Bytes)) -> Response {
     let half = full.slice(..full.len() / 2);
-    (StatusCode::OK, half).into_response()
+    (status, half).into_response()
 }
 
 /// A provider's tenants for the written config; `Ok(vec![])` while it has none.
 pub(crate) type Tenants = Result<Vec<TenantEntry>, SimError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn damaged(status: StatusCode, body: &'static str) -> (StatusCode, Bytes) {
+        let real = (status, body).into_response();
+        let r = truncated(processed_or(Some(real), STAND_IN).await);
+        let status = r.status();
+        (
+            status,
+            axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap_or_default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_garbled_body_keeps_its_status_line() {
+        // A garbled 404 must not read as a 200: a client that re-reads a revoked grant
+        // and trusts the status would see it present and revoke it twice.
+        let (status, body) = damaged(StatusCode::NOT_FOUND, r#"{"error":"not found"}"#).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
+        let (status, body) = damaged(StatusCode::OK, r#"{"id":"x","status":"ACTIVE"}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(&body[..], br#"{"id":"x","sta"#);
+        // Nothing to cut in a 204: the stand-in is what gets damaged, as a 200.
+        let (status, body) = damaged(StatusCode::NO_CONTENT, "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(&body[..], &STAND_IN[..STAND_IN.len() / 2]);
+    }
+}

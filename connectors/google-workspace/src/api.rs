@@ -1625,21 +1625,48 @@ impl Probe {
         })
     }
 
-    /// 200 is present, 404 gone, anything else an error.
+    /// 404 is gone; 200 is present only when its body is the resource asked for.
+    ///
+    /// A probe's "present" licenses a second revoke call, so the status line alone is
+    /// not enough: a 200 whose body is cut short, or names another token (a proxy's
+    /// page, a garbled answer), is an error and the host re-reads again.
     pub fn read(&self, resp: &Response) -> Result<TargetState, Error> {
+        let (operation, noun) = match self.target {
+            Target::Token { .. } => (Operation::GetToken, "token (tokens.get)"),
+            Target::Asp { .. } => (Operation::GetAsp, "app-specific password (asps.get)"),
+        };
         match resp.status {
-            200 => Ok(TargetState::Present),
-            404 => Ok(TargetState::Gone),
-            _ => Err(classify(
-                &self.settings,
-                match self.target {
-                    Target::Token { .. } => Operation::GetToken,
-                    Target::Asp { .. } => Operation::GetAsp,
-                },
-                resp,
-            )),
+            200 => {}
+            404 => return Ok(TargetState::Gone),
+            _ => return Err(classify(&self.settings, operation, resp)),
+        }
+        let found: ProbedResource = decode(&self.settings, noun, &resp.body)?;
+        let same = match &self.target {
+            Target::Token { client_id, .. } => found.client_id.as_deref() == Some(client_id),
+            Target::Asp { code_id, .. } => found.code_id == Some(*code_id),
+        };
+        if same {
+            Ok(TargetState::Present)
+        } else {
+            Err(Error::new(
+                ErrorCode::Malformed,
+                format!(
+                    "google answered the re-read of `{}` in `{}` with another resource; its \
+                     state is unknown",
+                    self.target.grant_id(),
+                    self.settings.tenant
+                ),
+            ))
         }
     }
+}
+
+/// The identifying fields of a `tokens.get` or `asps.get` answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProbedResource {
+    client_id: Option<String>,
+    code_id: Option<i64>,
 }
 
 // ---------------------------------------------------------------------------------

@@ -1694,6 +1694,15 @@ impl Target {
     }
 
     /// The URL of the one object the target names (GET reads it, DELETE removes it).
+    /// The id of the one object [`Target::object_url`] names.
+    fn object_id(&self) -> &str {
+        match self {
+            Target::AppGrant { grant_id, .. } | Target::UserGrant { grant_id, .. } => grant_id,
+            Target::RefreshToken { token_id, .. } => token_id,
+            Target::ApiService { id } => id,
+        }
+    }
+
     fn object_url(&self, settings: &Settings) -> String {
         settings.url(&match self {
             Target::AppGrant {
@@ -1922,8 +1931,10 @@ pub struct Probe {
     settings: Settings,
 }
 
+/// The fields of a re-read object that decide its state.
 #[derive(Deserialize)]
-struct StatusOnly {
+struct ProbedObject {
+    id: Option<String>,
     status: Option<String>,
 }
 
@@ -1941,11 +1952,25 @@ impl Probe {
         self.target.object_url(&self.settings)
     }
 
-    /// 200 with an active object is present; 404 (or a revoked status) is gone.
+    /// 200 with this active object is present; 404 (or a revoked status) is gone.
+    ///
+    /// "Present" licenses a second revoke call, so a 200 must show the object itself:
+    /// a body cut short or about another object leaves the state unknown (an error).
     pub fn read(&self, resp: &Response) -> Result<TargetState, Error> {
         match resp.status {
             200 => {
-                let s: StatusOnly = decode(self.target.what(), &resp.body)?;
+                let s: ProbedObject = decode(self.target.what(), &resp.body)?;
+                if s.id.as_deref() != Some(self.target.object_id()) {
+                    return Err(Error::new(
+                        ErrorCode::Malformed,
+                        format!(
+                            "okta answered the re-read of {} `{}` with another object; its \
+                             state is unknown",
+                            self.target.what(),
+                            self.target.object_id()
+                        ),
+                    ));
+                }
                 let active = s
                     .status
                     .as_deref()

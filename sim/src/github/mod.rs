@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, LINK, RETRY_AFTER};
 use axum::http::request::Parts;
@@ -449,14 +448,6 @@ fn rate_limited(bucket: &Bucket) -> Response {
 /// Renders an injected fault. `processed` is the real response when the fault strikes
 /// after the handler ran (its body is what gets truncated).
 async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Response {
-    let body_of = |r: Option<Response>| async move {
-        match r {
-            Some(r) => axum::body::to_bytes(r.into_body(), usize::MAX)
-                .await
-                .unwrap_or_default(),
-            None => Bytes::new(),
-        }
-    };
     match kind {
         FaultKind::SecondaryRateLimit => {
             let body = json!({
@@ -478,22 +469,16 @@ async fn fault_response(kind: FaultKind, processed: Option<Response>) -> Respons
             basic_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
         }
         FaultKind::ConnectionReset => {
-            crate::provider::reset(&truncatable(body_of(processed).await))
+            crate::provider::reset(crate::provider::processed_or(processed, STAND_IN).await)
         }
-        FaultKind::Malformed => crate::provider::truncated(&truncatable(body_of(processed).await)),
+        FaultKind::Malformed => {
+            crate::provider::truncated(crate::provider::processed_or(processed, STAND_IN).await)
+        }
     }
 }
 
-/// A body worth truncating: empty answers (204) get a stand-in so the damage shows.
-fn truncatable(body: Bytes) -> Bytes {
-    if body.len() < 2 {
-        Bytes::from_static(
-            br#"{"message":"OK","documentation_url":"https://docs.github.com/rest"}"#,
-        )
-    } else {
-        body
-    }
-}
+/// What a damaged empty answer (204) carries instead, so the damage shows.
+const STAND_IN: &[u8] = br#"{"message":"OK","documentation_url":"https://docs.github.com/rest"}"#;
 
 /// Adds the headers GitHub puts on every API response.
 fn decorate(mut response: Response, rate: Rate) -> Response {

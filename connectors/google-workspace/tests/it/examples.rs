@@ -13,7 +13,7 @@ use grantscope_connector_google_workspace::api::{
 };
 use grantscope_connector_sdk::http::Response;
 use grantscope_connector_sdk::{
-    GrantKind, PrincipalKind, RevocationStatus, RevocationTarget, TargetState,
+    ErrorCode, GrantKind, PrincipalKind, RevocationStatus, RevocationTarget, TargetState,
 };
 use serde::Deserialize;
 
@@ -272,10 +272,31 @@ fn token_get_and_delete_answer_probe_and_revoke() {
             "https://admin.googleapis.com/admin/directory/v1/users/104729385610473829156/tokens/{PDF_SYNC}"
         )
     );
-    assert_eq!(
-        ok(probe.read(&get.response.to_response())),
-        TargetState::Present
-    );
+    let present = || get.response.to_response();
+    assert_eq!(ok(probe.read(&present())), TargetState::Present);
+    // "Present" licenses a second revoke call, so a 200 must prove it: a body cut in
+    // half, or one about another token, leaves the state unknown.
+    let half = Response {
+        body: present().body[..present().body.len() / 2].to_vec(),
+        ..present()
+    };
+    let other = Response {
+        body: String::from_utf8_lossy(&present().body)
+            .replace(PDF_SYNC, "999-other.apps.googleusercontent.com")
+            .into_bytes(),
+        ..present()
+    };
+    for garbled in [half, other] {
+        let e = probe
+            .read(&garbled)
+            .expect_err("a 200 that is not this token is no proof");
+        assert_eq!(e.code, ErrorCode::Malformed, "{}", e.message);
+    }
+    let gone = Response {
+        status: 404,
+        ..present()
+    };
+    assert_eq!(ok(probe.read(&gone)), TargetState::Gone);
 
     let delete = load("tokens-delete.json");
     let call = ok(plan_revocation(&settings(), &target));

@@ -88,10 +88,19 @@ fn app_specific_passwords_are_deleted_too() {
 
 #[test]
 fn probes_read_without_changing_anything() {
-    for target in [token_target(), asp_target()] {
+    let token = br#"{"kind":"admin#directory#token","clientId":"c1.apps.googleusercontent.com"}"#;
+    let asp = br#"{"kind":"admin#directory#asp","codeId":7,"userKey":"42"}"#;
+    for (target, body) in [(token_target(), &token[..]), (asp_target(), &asp[..])] {
         let probe = ok(Probe::new(&settings(), &target));
-        assert_eq!(ok(probe.read(&response(200, b"{}"))), TargetState::Present);
+        assert_eq!(ok(probe.read(&response(200, body))), TargetState::Present);
         assert_eq!(ok(probe.read(&response(404, b"{}"))), TargetState::Gone);
+        // A 200 that does not show this resource proves nothing.
+        for unproven in [&b"{}"[..], b"", &body[..body.len() / 2]] {
+            assert_eq!(
+                err(probe.read(&response(200, unproven))).code,
+                ErrorCode::Malformed
+            );
+        }
         assert_eq!(
             err(probe.read(&response(429, b""))).code,
             ErrorCode::RateLimited

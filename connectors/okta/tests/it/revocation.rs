@@ -76,14 +76,26 @@ fn each_target_deletes_its_one_object() {
         assert!(denied.message.contains(".manage"), "{}", denied.message);
         let probe = ok(Probe::new(&s, &t));
         assert_eq!(probe.url(), format!("{ORG}{path}"));
+        let id = path.rsplit('/').next().unwrap_or_default();
+        let active = format!(r#"{{"id":"{id}","status":"ACTIVE"}}"#);
         assert_eq!(
-            ok(probe.read(&response(200, &[], br#"{"status":"ACTIVE"}"#))),
+            ok(probe.read(&response(200, &[], active.as_bytes()))),
             TargetState::Present
         );
+        let revoked = format!(r#"{{"id":"{id}","status":"REVOKED"}}"#);
         assert_eq!(
-            ok(probe.read(&response(200, &[], br#"{"status":"REVOKED"}"#))),
+            ok(probe.read(&response(200, &[], revoked.as_bytes()))),
             TargetState::Gone
         );
+        // A 200 that does not show this object proves nothing either way.
+        let other = br#"{"id":"oagOTHER","status":"ACTIVE"}"#;
+        let half = &active.as_bytes()[..active.len() / 2];
+        for unproven in [&b"{}"[..], b"", half, other] {
+            assert_eq!(
+                err(probe.read(&response(200, &[], unproven))).code,
+                ErrorCode::Malformed
+            );
+        }
         assert_eq!(
             ok(probe.read(&response(404, &[], b"{}"))),
             TargetState::Gone
