@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -281,10 +280,16 @@ pub async fn execute(
     let journal = Mutex::new(&mut *store);
     let attempts = config.offboard.attempts;
     let unanswered = config.offboard.settle;
-    let work = rows.into_iter().filter(|r| !r.state.finished()).map(|row| {
+    let width = config.offboard.concurrency * tenants.len().max(1);
+    let permits = tokio::sync::Semaphore::new(width);
+    let one = |row: ActionRow| {
         let rig = rigs.get(&row.grant.tenant);
-        let journal = &journal;
+        let (journal, permits) = (&journal, &permits);
         async move {
+            // Never closed: the semaphore lives until every action has settled.
+            let Ok(_permit) = permits.acquire().await else {
+                return Err(RevokeError::Runtime("the action limiter closed".to_owned()));
+            };
             let state = match rig {
                 Some(Ok(rig)) => run_action(rig, journal, run, &row, attempts, unanswered).await?,
                 Some(Err(why)) => {
@@ -304,12 +309,25 @@ pub async fn execute(
             progress.action(&row, state);
             Ok::<_, RevokeError>(())
         }
+    };
+    // One app's first action settles before its others start: a revocation may act on
+    // the whole app once (Okta deactivates a vendor-owned app), and the others then
+    // find it done instead of racing to do it again. Apps still proceed side by side,
+    // `width` actions at a time (the semaphore is fair, so first actions go in plan
+    // order).
+    let unfinished = rows.into_iter().filter(|r| !r.state.finished());
+    let work = by_app(unfinished).into_iter().map(|group| {
+        let one = &one;
+        async move {
+            let mut group = group.into_iter();
+            if let Some(first) = group.next() {
+                one(first).await?;
+            }
+            let rest = futures_util::future::join_all(group.map(one)).await;
+            rest.into_iter().collect::<Result<(), RevokeError>>()
+        }
     });
-    let width = config.offboard.concurrency * tenants.len().max(1);
-    let results: Vec<Result<(), RevokeError>> = futures_util::stream::iter(work)
-        .buffer_unordered(width)
-        .collect()
-        .await;
+    let results: Vec<Result<(), RevokeError>> = futures_util::future::join_all(work).await;
     for r in results {
         r?;
     }
@@ -405,6 +423,24 @@ async fn verify_scans(
         }
     }
     scans
+}
+
+/// Actions grouped by (tenant, app), each group in plan order, groups in order of
+/// their first action.
+fn by_app(rows: impl Iterator<Item = ActionRow>) -> Vec<Vec<ActionRow>> {
+    let mut groups: Vec<Vec<ActionRow>> = Vec::new();
+    let mut index: HashMap<(String, String), usize> = HashMap::new();
+    for row in rows {
+        let key = (row.grant.tenant.clone(), row.grant.app.id.clone());
+        match index.get(&key) {
+            Some(&i) => groups[i].push(row),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![row]);
+            }
+        }
+    }
+    groups
 }
 
 type Journal<'a> = Mutex<&'a mut Store>;
@@ -622,6 +658,40 @@ mod tests {
             vec![grant("g/a/1", "a", Some(("pat-grant", "9")))],
         );
         assert_ne!(p.hash(), other.hash());
+    }
+
+    #[test]
+    fn actions_group_by_tenant_and_app_in_plan_order() {
+        let row = |seq: i64, tenant: &str, app: &str| {
+            let mut g = grant(&format!("g/{tenant}/{seq}"), tenant, None);
+            g.app.id = app.into();
+            ActionRow {
+                seq,
+                grant: g,
+                target: RevocationTarget {
+                    action: "pat-grant".into(),
+                    handle: seq.to_string(),
+                },
+                state: ActionState::Pending,
+                attempts: 0,
+                detail: None,
+                manual_steps: Vec::new(),
+                verified: None,
+            }
+        };
+        let rows = [
+            row(1, "a", "x"),
+            row(2, "b", "x"),
+            row(3, "a", "y"),
+            row(4, "a", "x"),
+            row(5, "b", "x"),
+        ];
+        let groups: Vec<Vec<i64>> = by_app(rows.into_iter())
+            .iter()
+            .map(|g| g.iter().map(|r| r.seq).collect())
+            .collect();
+        // The same app in another tenant is another group: its effects are separate.
+        assert_eq!(groups, [vec![1, 4], vec![2, 5], vec![3]]);
     }
 
     #[test]

@@ -208,8 +208,16 @@ fn check_exactly_once(before: &Truth, after: &Truth, e: &Estate, vendor: &str) -
             r.app_id,
             r.provider
         );
-        // Grants are revoked exactly once. Auxiliary calls addressing an app rather than
-        // a grant (an idempotent deactivation, a restriction) may repeat per grant.
+        // An app's first action settles before its others start, so a deactivation of
+        // the whole app happens once, not once per concurrent grant.
+        assert!(
+            !r.target.contains("/app-deactivation:") || r.calls == 1,
+            "{} was called {} times",
+            r.target,
+            r.calls
+        );
+        // Grants are revoked exactly once. Other calls addressing an app rather than a
+        // grant (a restriction per workspace uninstalled from) may repeat per grant.
         if before.grants.iter().any(|g| g.id == r.target) && r.calls != 1 {
             // Say what the journal of every run recorded for it.
             let history: Vec<String> = runs
