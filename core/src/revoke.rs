@@ -310,21 +310,29 @@ pub async fn execute(
             Ok::<_, RevokeError>(())
         }
     };
-    // One app's first action settles before its others start: a revocation may act on
-    // the whole app once (Okta deactivates a vendor-owned app), and the others then
-    // find it done instead of racing to do it again. Apps still proceed side by side,
-    // `width` actions at a time (the semaphore is fair, so first actions go in plan
-    // order).
+    // Within one app, the first action runs alone, then the middle ones together, then
+    // the last alone. A revocation may act on the whole app: Okta deactivates a
+    // vendor-owned app on its first grant (the others then find it inactive instead of
+    // racing to deactivate it again), and Entra disables the service principal once
+    // its last grant is gone (revoked side by side, the last grants each saw the others
+    // and none disabled it). Apps still proceed side by side, `width` actions at a
+    // time; the semaphore is fair, so first actions go in plan order.
     let unfinished = rows.into_iter().filter(|r| !r.state.finished());
     let work = by_app(unfinished).into_iter().map(|group| {
         let one = &one;
         async move {
             let mut group = group.into_iter();
-            if let Some(first) = group.next() {
-                one(first).await?;
+            let first = group.next();
+            let last = group.next_back();
+            if let Some(row) = first {
+                one(row).await?;
             }
-            let rest = futures_util::future::join_all(group.map(one)).await;
-            rest.into_iter().collect::<Result<(), RevokeError>>()
+            let middle = futures_util::future::join_all(group.map(one)).await;
+            middle.into_iter().collect::<Result<(), RevokeError>>()?;
+            match last {
+                Some(row) => one(row).await,
+                None => Ok(()),
+            }
         }
     });
     let results: Vec<Result<(), RevokeError>> = futures_util::future::join_all(work).await;

@@ -208,10 +208,12 @@ fn check_exactly_once(before: &Truth, after: &Truth, e: &Estate, vendor: &str) -
             r.app_id,
             r.provider
         );
-        // An app's first action settles before its others start, so a deactivation of
-        // the whole app happens once, not once per concurrent grant.
+        // An app's first action settles before its others start and its last runs
+        // alone, so a call on the whole app (Okta's deactivation, Entra's disable of
+        // the service principal) happens once, not once per concurrent grant.
         assert!(
-            !r.target.contains("/app-deactivation:") || r.calls == 1,
+            !(r.target.contains("/app-deactivation:") || r.target.contains("/service-principal:"))
+                || r.calls == 1,
             "{} was called {} times",
             r.target,
             r.calls
@@ -340,6 +342,29 @@ async fn offboarding_a_vendor_across_providers_revokes_each_grant_exactly_once()
             .all(|a| a["state"] == "manual" || a["verified"] == "gone"),
         "{report}"
     );
+    // Each app's last action ran alone, after the app's others had settled, so an
+    // Entra app's last grant finds no other grant left: it disables the service
+    // principal (or says why it could not), never "other grants remain".
+    let mut entra: Vec<&serde_json::Value> = report["run"]["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["grant"]["provider"] == "microsoft-entra")
+        .collect();
+    entra.sort_by_key(|a| a["seq"].as_i64());
+    let mut last_per_app = BTreeMap::new();
+    for a in entra {
+        let app = (
+            a["grant"]["tenant"].as_str(),
+            a["grant"]["app"]["id"].as_str(),
+        );
+        last_per_app.insert(app, a);
+    }
+    assert!(!last_per_app.is_empty(), "{vendor} has no Entra grant");
+    for a in last_per_app.values() {
+        let detail = a["detail"].as_str().unwrap_or_default();
+        assert!(!detail.contains("other grants"), "{detail}");
+    }
     let manual = check_exactly_once(&before, &e.f.sim.truth(), &e, &vendor);
 
     // A rescan agrees: planning again finds only what needs a person.
