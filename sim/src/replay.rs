@@ -18,16 +18,28 @@
 //! segments and agree on each (after percent-decoding; a `{name}` segment in the
 //! recording matches any one segment), and every recorded query parameter is in the
 //! request with the same value (`{name}` again matches any). Extra request parameters
-//! are allowed: connectors add `$select`, cursors and the like. The host and the request
-//! body are not compared. The most specific match wins: most literal path segments, then
-//! most query parameters. Recordings that tie (the same request recorded more than once,
-//! a session) are served in file order, one per request, and the last one repeats.
+//! are allowed: connectors add `$select`, cursors and the like. The request body is not
+//! compared. The most specific match wins: the same host (below), then most literal path
+//! segments, then most query parameters. Recordings that tie (the same request recorded
+//! more than once, a session) are served in file order, one per request, and the last
+//! one repeats.
+//!
+//! # Hosts
+//!
+//! Every host arrives as the replay's own address, so a request names its host in the
+//! path when it matters: `http://127.0.0.1:PORT/oauth2.googleapis.com/token` is
+//! `/token` on `oauth2.googleapis.com`. The first segment counts as a host only when a
+//! recording names that `request.host`. A host-addressed request matches recordings of
+//! that host, or of none; a plain request matches recordings of any host. A connector
+//! whose provider splits one API over several hosts (Google's `oauth2.` and `admin.`)
+//! gets one base URL per host.
 //!
 //! # Rewriting
 //!
 //! Absolute URLs to any host named in a recording's `request.host` (`@odata.nextLink`,
-//! Okta's `Link` headers) are rewritten to the address the client used, so pagination
-//! stays on the replay instead of leaving for the real provider.
+//! Okta's `Link` headers) are rewritten to the replay, so pagination stays on the
+//! replay instead of leaving for the real provider: to `{replay}/{host}/…` when the
+//! request came host-addressed, to `{replay}/…` when it came plain.
 //!
 //! A request nothing matches gets a 404 with a JSON body naming it, and is listed in
 //! [`ReplayReport::misses`] (`GET /_sim/replay`), so an author sees which calls the
@@ -69,9 +81,17 @@ const HOP_HEADERS: [&str; 4] = [
 pub struct Replay {
     dir: PathBuf,
     recordings: Vec<Recording>,
-    /// `https://{host}` and `http://{host}` for every `request.host` named: absolute
-    /// URLs starting so are rewritten to the replay.
-    origins: Vec<String>,
+    /// Every `request.host` named, with its origins (`https://{host}`, `http://{host}`):
+    /// absolute URLs starting so are rewritten to the replay.
+    hosts: Vec<RecordedHost>,
+}
+
+/// A host some recording names.
+#[derive(Debug)]
+struct RecordedHost {
+    name: String,
+    /// `https://{name}` and `http://{name}`, built once rather than per response.
+    origins: [String; 2],
 }
 
 #[derive(Debug)]
@@ -79,6 +99,8 @@ struct Recording {
     /// The file, relative to the replay folder (`okta/examples/apps-list.json`).
     file: String,
     method: String,
+    /// `request.host`, lowercased; `None` matches a request for any host.
+    host: Option<String>,
     path: Vec<Segment>,
     query: Vec<(String, Pattern)>,
     status: StatusCode,
@@ -188,8 +210,8 @@ impl Replay {
                 .unwrap_or(&path)
                 .to_string_lossy()
                 .into_owned();
-            let (recording, host) = Recording::new(file, env).map_err(bad)?;
-            hosts.extend(host);
+            let recording = Recording::new(file, env).map_err(bad)?;
+            hosts.extend(recording.host.clone());
             recordings.push(recording);
         }
         if recordings.is_empty() {
@@ -200,7 +222,7 @@ impl Replay {
         Ok(Self {
             dir: dir.to_path_buf(),
             recordings,
-            origins: origins(&hosts),
+            hosts: recorded_hosts(hosts),
         })
     }
 
@@ -239,7 +261,7 @@ impl Replay {
 
 impl Recording {
     /// Checks one envelope; the error is the reason, the caller adds the file.
-    fn new(file: String, env: Envelope) -> Result<(Self, Option<String>), String> {
+    fn new(file: String, env: Envelope) -> Result<Self, String> {
         let req = env.request;
         let method = req.method.trim().to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -305,29 +327,38 @@ impl Recording {
             .host
             .map(|h| h.trim().to_ascii_lowercase())
             .filter(|h| !h.is_empty());
-        Ok((
-            Self {
-                file,
-                method,
-                path,
-                query,
-                status,
-                headers,
-                body,
-                json,
-            },
+        Ok(Self {
+            file,
+            method,
             host,
-        ))
+            path,
+            query,
+            status,
+            headers,
+            body,
+            json,
+        })
     }
 
-    /// How specifically this recording matches, or `None`: (literal path segments,
-    /// query parameters).
-    fn score(&self, method: &str, path: &[String], query: &QueryParams) -> Option<(usize, usize)> {
-        if self.method != method || self.path.len() != path.len() {
+    /// How specifically this recording matches, or `None`: (the request named this
+    /// recording's host, literal path segments, query parameters).
+    fn score(&self, req: &Incoming<'_>) -> Option<(bool, usize, usize)> {
+        let Incoming {
+            method,
+            host,
+            path,
+            query,
+        } = req;
+        let same_host = match (host, &self.host) {
+            (Some(asked), Some(recorded)) if asked != recorded => return None,
+            (Some(_), Some(_)) => true,
+            _ => false,
+        };
+        if self.method != *method || self.path.len() != path.len() {
             return None;
         }
         let mut literal = 0;
-        for (want, have) in self.path.iter().zip(path) {
+        for (want, have) in self.path.iter().zip(path.iter()) {
             match want {
                 Segment::Literal(s) if s == have => literal += 1,
                 Segment::Literal(_) => return None,
@@ -339,15 +370,27 @@ impl Recording {
                 return None;
             }
         }
-        Some((literal, self.query.len()))
+        Some((same_host, literal, self.query.len()))
     }
 }
 
-/// The URL prefixes of `hosts`, built once rather than on every response.
-fn origins(hosts: &BTreeSet<String>) -> Vec<String> {
+/// A request as matching sees it.
+struct Incoming<'a> {
+    method: &'a str,
+    /// The host named by the path's first segment, when a recording names it.
+    host: Option<&'a str>,
+    /// The path after the host segment, percent-decoded.
+    path: &'a [String],
+    query: &'a QueryParams,
+}
+
+fn recorded_hosts(hosts: BTreeSet<String>) -> Vec<RecordedHost> {
     hosts
-        .iter()
-        .flat_map(|h| [format!("https://{h}"), format!("http://{h}")])
+        .into_iter()
+        .map(|name| RecordedHost {
+            origins: [format!("https://{name}"), format!("http://{name}")],
+            name,
+        })
         .collect()
 }
 
@@ -510,13 +553,13 @@ impl ReplayState {
     }
 
     /// The recording that answers, advancing the tie group's sequence.
-    fn pick(&self, method: &str, path: &[String], query: &QueryParams) -> Option<&Recording> {
-        let scored: Vec<(usize, (usize, usize))> = self
+    fn pick(&self, req: &Incoming<'_>) -> Option<&Recording> {
+        let scored: Vec<(usize, (bool, usize, usize))> = self
             .replay
             .recordings
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| r.score(method, path, query).map(|s| (i, s)))
+            .filter_map(|(i, r)| r.score(req).map(|s| (i, s)))
             .collect();
         let best = scored.iter().map(|(_, s)| *s).max()?;
         let group: Vec<usize> = scored
@@ -542,15 +585,39 @@ impl ReplayState {
         }
     }
 
-    /// `text` with every absolute URL to a recorded host pointed at `base`.
-    fn rewrite(&self, text: &str, base: &str) -> String {
+    /// `text` with every absolute URL to a recorded host pointed at the replay at
+    /// `base`: at `{base}/{host}` when `addressed` (the client names hosts), else at
+    /// `base`.
+    fn rewrite(&self, text: &str, base: &str, addressed: bool) -> String {
         let mut out = text.to_owned();
-        for origin in &self.replay.origins {
-            if out.contains(origin.as_str()) {
-                out = out.replace(origin.as_str(), base);
+        for host in &self.replay.hosts {
+            for origin in &host.origins {
+                if out.contains(origin.as_str()) {
+                    let to = if addressed {
+                        format!("{base}/{}", host.name)
+                    } else {
+                        base.to_owned()
+                    };
+                    out = out.replace(origin.as_str(), &to);
+                }
             }
         }
         out
+    }
+
+    /// Splits a host-addressed path (`/{host}/rest`) when a recording names that host
+    /// (host names are case-insensitive).
+    fn split_host<'s, 'p>(&'s self, path: &'p [String]) -> (Option<&'s str>, &'p [String]) {
+        if let Some((first, rest)) = path.split_first()
+            && let Some(host) = self
+                .replay
+                .hosts
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(first))
+        {
+            return (Some(host.name.as_str()), rest);
+        }
+        (None, path)
     }
 }
 
@@ -561,9 +628,16 @@ async fn report(State(state): State<Arc<ReplayState>>) -> Response {
 async fn serve(State(state): State<Arc<ReplayState>>, req: Request) -> Response {
     let method = req.method().as_str().to_ascii_uppercase();
     let uri = req.uri().clone();
-    let path: Vec<String> = segments(uri.path()).collect();
+    let segments: Vec<String> = segments(uri.path()).collect();
     let query = QueryParams::parse(uri.query().unwrap_or(""));
-    let Some(rec) = state.pick(&method, &path, &query) else {
+    let (host, path) = state.split_host(&segments);
+    let incoming = Incoming {
+        method: &method,
+        host,
+        path,
+        query: &query,
+    };
+    let Some(rec) = state.pick(&incoming) else {
         let what = describe(&method, uri.path(), &query);
         tracing::warn!(request = %what, "replay: no recording matches");
         state.miss(what.clone());
@@ -577,7 +651,7 @@ async fn serve(State(state): State<Arc<ReplayState>>, req: Request) -> Response 
     let mut headers = HeaderMap::new();
     for (name, value) in &rec.headers {
         // Checked at load; a rewritten URL only swaps one valid host for another.
-        if let Ok(v) = HeaderValue::from_str(&state.rewrite(value, &base)) {
+        if let Ok(v) = HeaderValue::from_str(&state.rewrite(value, &base, host.is_some())) {
             headers.append(name.clone(), v);
         }
     }
@@ -591,7 +665,9 @@ async fn serve(State(state): State<Arc<ReplayState>>, req: Request) -> Response 
         headers.insert(HeaderName::from_static("x-grantscope-replay"), v);
     }
     let body = match std::str::from_utf8(&rec.body) {
-        Ok(text) if !state.replay.origins.is_empty() => state.rewrite(text, &base).into_bytes(),
+        Ok(text) if !state.replay.hosts.is_empty() => {
+            state.rewrite(text, &base, host.is_some()).into_bytes()
+        }
         _ => rec.body.clone(),
     };
     (rec.status, headers, Body::from(body)).into_response()
@@ -711,12 +787,19 @@ mod tests {
             "response": {"status": 200, "body": {}},
         }))
         .expect("envelope");
-        Recording::new("r.json".into(), env).expect("valid").0
+        Recording::new("r.json".into(), env).expect("valid")
     }
 
     fn score(r: &Recording, path: &str, query: &str) -> Option<(usize, usize)> {
         let path: Vec<String> = segments(path).collect();
-        r.score("GET", &path, &QueryParams::parse(query))
+        let query = QueryParams::parse(query);
+        let req = Incoming {
+            method: "GET",
+            host: None,
+            path: &path,
+            query: &query,
+        };
+        r.score(&req).map(|(_, literal, params)| (literal, params))
     }
 
     #[test]
@@ -773,7 +856,7 @@ mod tests {
         let replay = Replay {
             dir: PathBuf::from("r"),
             recordings,
-            origins: origins(&hosts),
+            hosts: recorded_hosts(hosts),
         };
         ReplayState::new(SocketAddr::from(([127, 0, 0, 1], 9)), replay)
     }
@@ -786,9 +869,16 @@ mod tests {
     }
 
     fn picked(s: &ReplayState, path: &str, query: &str) -> Option<String> {
-        let path: Vec<String> = segments(path).collect();
-        s.pick("GET", &path, &QueryParams::parse(query))
-            .map(|r| r.file.clone())
+        let segments: Vec<String> = segments(path).collect();
+        let query = QueryParams::parse(query);
+        let (host, path) = s.split_host(&segments);
+        let req = Incoming {
+            method: "GET",
+            host,
+            path,
+            query: &query,
+        };
+        s.pick(&req).map(|r| r.file.clone())
     }
 
     #[test]
@@ -848,24 +938,73 @@ mod tests {
     fn urls_to_recorded_hosts_lead_back_to_the_replay() {
         let s = state(Vec::new(), &["acme.okta.com", "graph.microsoft.com"]);
         let base = "http://127.0.0.1:9";
+        let link = "<https://acme.okta.com/api/v1/apps?after=x>; rel=\"next\"";
         assert_eq!(
-            s.rewrite(
-                "<https://acme.okta.com/api/v1/apps?after=x>; rel=\"next\"",
-                base
-            ),
+            s.rewrite(link, base, false),
             "<http://127.0.0.1:9/api/v1/apps?after=x>; rel=\"next\""
+        );
+        // A client that names hosts keeps naming them.
+        assert_eq!(
+            s.rewrite(link, base, true),
+            "<http://127.0.0.1:9/acme.okta.com/api/v1/apps?after=x>; rel=\"next\""
         );
         assert_eq!(
             s.rewrite(
                 "{\"@odata.nextLink\":\"https://graph.microsoft.com/v1.0/x\"}",
-                base
+                base,
+                false
             ),
             "{\"@odata.nextLink\":\"http://127.0.0.1:9/v1.0/x\"}"
         );
         assert_eq!(
-            s.rewrite("https://evil.example/x", base),
+            s.rewrite("https://evil.example/x", base, true),
             "https://evil.example/x"
         );
+    }
+
+    #[test]
+    fn a_request_may_name_its_host_in_the_path() {
+        let hosted = |file: &str, host: &str| {
+            let env: Envelope = serde_json::from_value(serde_json::json!({
+                "request": {"method": "GET", "host": host, "path": "/v1/me"},
+                "response": {"status": 200, "body": {}},
+            }))
+            .expect("envelope");
+            Recording::new(file.into(), env).expect("valid")
+        };
+        let s = state(
+            vec![
+                hosted("oauth.json", "Oauth2.googleapis.com"),
+                hosted("admin.json", "admin.googleapis.com"),
+                named("anywhere.json", "/v1/me", &Value::Null),
+            ],
+            &["oauth2.googleapis.com", "admin.googleapis.com"],
+        );
+        // Host-addressed: that host's recording beats the one that names no host.
+        assert_eq!(
+            picked(&s, "/admin.googleapis.com/v1/me", "").as_deref(),
+            Some("admin.json")
+        );
+        assert_eq!(
+            picked(&s, "/OAUTH2.googleapis.com/v1/me", "").as_deref(),
+            Some("oauth.json")
+        );
+        // A recording of another host never answers; one of no host still may.
+        let s = state(
+            vec![
+                hosted("admin.json", "admin.googleapis.com"),
+                named("anywhere.json", "/v1/me", &Value::Null),
+            ],
+            &["oauth2.googleapis.com", "admin.googleapis.com"],
+        );
+        assert_eq!(
+            picked(&s, "/oauth2.googleapis.com/v1/me", "").as_deref(),
+            Some("anywhere.json")
+        );
+        // Plain: any host's recording matches, ties in file order.
+        assert_eq!(picked(&s, "/v1/me", "").as_deref(), Some("admin.json"));
+        // A first segment that no recording names is just a path segment.
+        assert_eq!(picked(&s, "/example.com/v1/me", ""), None);
     }
 
     #[test]

@@ -103,6 +103,17 @@ fn config(dir: &Path, base: &str, host: &str) -> PathBuf {
 
 #[tokio::test]
 async fn the_okta_connector_scans_the_documented_payloads_replayed() {
+    scan_replayed(false).await;
+}
+
+/// The same, with the org URL naming the recorded host (`{replay}/acme.okta.com`):
+/// recordings match on that host, and the `Link` headers keep naming it.
+#[tokio::test]
+async fn a_host_addressed_org_url_is_replayed_the_same() {
+    scan_replayed(true).await;
+}
+
+async fn scan_replayed(host_addressed: bool) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let rec = recordings(dir.path());
     let replay = Replay::load(&rec).unwrap_or_else(|e| panic!("load: {e}"));
@@ -110,7 +121,12 @@ async fn the_okta_connector_scans_the_documented_payloads_replayed() {
         .start("127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
         .await
         .unwrap_or_else(|e| panic!("start: {e}"));
-    let config = config(dir.path(), &replay.base_url(), &replay.addr().to_string());
+    let base = if host_addressed {
+        format!("{}/acme.okta.com", replay.base_url())
+    } else {
+        replay.base_url()
+    };
+    let config = config(dir.path(), &base, &replay.addr().to_string());
 
     let mut cmd = grantscope(dir.path());
     cmd.arg("--db").arg(dir.path().join("g.db"));
