@@ -1693,7 +1693,6 @@ impl Target {
         }
     }
 
-    /// The URL of the one object the target names (GET reads it, DELETE removes it).
     /// The id of the one object [`Target::object_url`] names.
     fn object_id(&self) -> &str {
         match self {
@@ -1703,6 +1702,7 @@ impl Target {
         }
     }
 
+    /// The URL of the one object the target names (GET reads it, DELETE removes it).
     fn object_url(&self, settings: &Settings) -> String {
         settings.url(&match self {
             Target::AppGrant {
