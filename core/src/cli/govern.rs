@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 use super::{Bar, EXIT_FINDINGS, EXIT_OK, Logged, open_existing_store};
 use crate::config::Config;
 use crate::model::GrantRecord;
+use crate::report::plural;
 use crate::revoke::{Plan, RunProgress, RunReport};
 use crate::scan::Progress;
 use crate::store::{ActionRow, ActionState, Store};
@@ -738,13 +739,17 @@ fn print_plan(
     )?;
     writeln!(
         w,
-        "{} live grants in {} tenants across {} providers: {} go to their connectors' revoke \
-         (each says what it did, or what a person must do), {} have no revocation target.\n",
-        plan.actions.len() + plan.manual.len(),
-        plan.tenants().len(),
-        providers.len(),
-        plan.actions.len(),
-        plan.manual.len()
+        "{} in {} across {}: {} to their connectors' revoke (each says what it did, or \
+         what a person must do), {} no revocation target.\n",
+        plural(
+            plan.actions.len() + plan.manual.len(),
+            "live grant",
+            "live grants"
+        ),
+        plural(plan.tenants().len(), "tenant", "tenants"),
+        plural(providers.len(), "provider", "providers"),
+        plural(plan.actions.len(), "goes", "go"),
+        plural(plan.manual.len(), "has", "have"),
     )?;
     let mut tenant = "";
     for (g, t) in &plan.actions {

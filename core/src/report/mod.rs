@@ -489,7 +489,7 @@ fn wire_name(v: impl Serialize) -> String {
 }
 
 /// "1 grant", "2 grants".
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
