@@ -40,6 +40,17 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// "1 grant", "2 grants": a count with its noun (or verb) in agreement, for any
+/// count type.
+pub(crate) fn plural<N: Copy + std::fmt::Display + PartialEq + From<u8>>(
+    n: N,
+    one: &str,
+    many: &str,
+) -> String {
+    let word = if n == N::from(1) { one } else { many };
+    format!("{n} {word}")
+}
+
 /// First-party connectors compiled into this binary by `build.rs`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use super::{Bar, EXIT_FINDINGS, EXIT_OK, Logged, open_existing_store};
 use crate::config::Config;
 use crate::model::GrantRecord;
-use crate::report::plural;
+use crate::plural;
 use crate::revoke::{Plan, RunProgress, RunReport};
 use crate::scan::Progress;
 use crate::store::{ActionRow, ActionState, Store};
@@ -286,11 +286,11 @@ pub(super) fn vendors(db: Option<PathBuf>, args: VendorsArgs) -> Result<u8> {
                 for u in &unmapped {
                     writeln!(
                         out,
-                        "{} {} \"{}\": {} grants in {}",
+                        "{} {} \"{}\": {} in {}",
                         u.provider,
                         u.app_id,
                         u.app_name,
-                        u.grants,
+                        plural(u.grants, "grant", "grants"),
                         u.tenants.iter().cloned().collect::<Vec<_>>().join(", ")
                     )?;
                     for s in &u.suggestions {
@@ -323,7 +323,7 @@ pub(super) fn vendors(db: Option<PathBuf>, args: VendorsArgs) -> Result<u8> {
                         f.detail
                     )?;
                 }
-                writeln!(out, "{} findings", findings.len())?;
+                writeln!(out, "{}", plural(findings.len(), "finding", "findings"))?;
             }
             Ok(if fail && !findings.is_empty() {
                 EXIT_FINDINGS
@@ -659,9 +659,9 @@ fn confirm(plan: &Plan, yes: bool) -> Result<&'static str> {
     }
     let word = plan.label.rsplit(':').next().unwrap_or(&plan.label);
     eprint!(
-        "Revoke {} grants in {} tenants? Type `{word}` to confirm: ",
-        plan.actions.len(),
-        plan.tenants().len()
+        "Revoke {} in {}? Type `{word}` to confirm: ",
+        plural(plan.actions.len(), "grant", "grants"),
+        plural(plan.tenants().len(), "tenant", "tenants")
     );
     std::io::stderr().flush()?;
     let mut line = String::new();
@@ -802,10 +802,10 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
     let n = |m: &std::collections::BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0);
     writeln!(
         out,
-        "Run {} ({}): {} actions — {} revoked, {} already gone, {} manual, {} failed, {} unanswered.",
+        "Run {} ({}): {} — {} revoked, {} already gone, {} manual, {} failed, {} unanswered.",
         r.run,
         r.label,
-        r.actions.len(),
+        plural(r.actions.len(), "action", "actions"),
         n(&r.states, "done"),
         n(&r.states, "gone"),
         n(&r.states, "manual"),

@@ -490,14 +490,17 @@ impl Progress for Bar {
 
     fn tenant_done(&self, scan: &TenantScan) {
         self.bar.println(format!(
-            "{} {}: {} grants{}",
+            "{} {}: {}{}",
             if scan.complete { "✓" } else { "✗" },
             scan.tenant,
-            scan.grants.len(),
+            crate::plural(scan.grants.len(), "grant", "grants"),
             if scan.complete {
                 String::new()
             } else {
-                format!(", {} failures", scan.failures.len())
+                format!(
+                    ", {}",
+                    crate::plural(scan.failures.len(), "failure", "failures")
+                )
             }
         ));
     }
@@ -953,12 +956,12 @@ vendors by blast radius (the union of what their grants reach, across providers)
         let domains: Vec<&str> = v.domains.iter().take(5).map(|d| d.name()).collect();
         writeln!(
             out,
-            "  {:>3} {:<8} {:<22} {:>4} grants, {} providers, {:>4} people · {}",
+            "  {:>3} {:<8} {:<22} {:>4} grants, {}, {:>4} people · {}",
             v.score.value,
             report::tier_name(v.score.tier),
             v.name,
             v.grants,
-            v.providers.len(),
+            crate::plural(v.providers.len(), "provider", "providers"),
             v.principals,
             domains.join(", ")
         )?;

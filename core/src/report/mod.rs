@@ -38,6 +38,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::model::{GrantRecord, Tier};
+use crate::plural;
 use crate::scan::TenantScan;
 use crate::vendor::{Finding, FindingKind};
 
@@ -486,11 +487,6 @@ fn wire_name(v: impl Serialize) -> String {
         Ok(serde_json::Value::String(s)) => s,
         _ => String::new(),
     }
-}
-
-/// "1 grant", "2 grants".
-pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// At most `max` characters of `s`, with an ellipsis when cut.

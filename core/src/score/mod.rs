@@ -37,6 +37,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::catalog::{Access, Catalog, CatalogEntry, Domain};
 use crate::model::{Factor, GrantKind, GrantRecord, PrincipalKind, Score};
+use crate::plural;
 
 pub use policy::{
     CapabilityWeights, PersistenceWeights, Policy, PrivilegeWeights, ReachWeights, ScoreError,
@@ -394,14 +395,6 @@ struct Times {
 
 fn parse_time(s: Option<&str>) -> Option<OffsetDateTime> {
     s.and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 fn attribute<'g>(grant: &'g GrantRecord, key: &str) -> Option<&'g str> {
