@@ -32,7 +32,7 @@ use crate::config::{Config, TenantConfig};
 use crate::egress::TenantEgress;
 use crate::model::{GrantRecord, RevocationTarget};
 use crate::plugin::{
-    CallError, Connector, ErrorCode, Failure, RevocationStatus, Runtime, TenantContext,
+    CallError, Connector, ErrorCode, Failure, Revocation, RevocationStatus, Runtime, TenantContext,
 };
 use crate::scan::{Progress, TenantScan, load_connectors, scan_tenants, tenant_egress};
 use crate::store::{ActionRow, ActionState, Store, StoreError};
@@ -220,6 +220,33 @@ struct TenantRig {
     connector: Arc<Connector>,
     egress: Arc<TenantEgress>,
     ctx: TenantContext,
+}
+
+/// The two connector calls the protocol makes. [`TenantRig`] (the wasm connector) is
+/// the only implementation outside tests; [`run_action`]'s state machine is also
+/// tested against scripted answers, so each path through it is shown, not left to
+/// which faults a simulator happens to draw.
+trait Revoker {
+    /// Sends the revocation.
+    async fn revoke(&self, row: &ActionRow) -> Result<Revocation, CallError>;
+    /// Re-reads the target: `true` while it is present.
+    async fn probe(&self, row: &ActionRow) -> Result<bool, CallError>;
+}
+
+impl Revoker for TenantRig {
+    async fn revoke(&self, row: &ActionRow) -> Result<Revocation, CallError> {
+        let egress = Arc::clone(&self.egress);
+        self.connector
+            .revoke(egress, &self.ctx, &row.grant.id, &row.target)
+            .await
+    }
+
+    async fn probe(&self, row: &ActionRow) -> Result<bool, CallError> {
+        let egress = Arc::clone(&self.egress);
+        self.connector
+            .probe(egress, &self.ctx, &row.grant.id, &row.target)
+            .await
+    }
 }
 
 /// Executes (or resumes) journaled run `run`, then verifies it by rescanning.
@@ -488,7 +515,7 @@ fn permanent(e: &CallError) -> bool {
 /// Drives one action to a settled state, journaling every step. Returns its final
 /// state.
 async fn run_action(
-    rig: &TenantRig,
+    rig: &impl Revoker,
     journal: &Journal<'_>,
     run: i64,
     row: &ActionRow,
@@ -507,16 +534,7 @@ async fn run_action(
                 return Ok(state);
             }
             probes += 1;
-            match rig
-                .connector
-                .probe(
-                    Arc::clone(&rig.egress),
-                    &rig.ctx,
-                    &row.grant.id,
-                    &row.target,
-                )
-                .await
-            {
+            match rig.probe(row).await {
                 Ok(false) => {
                     lock().action_settled(
                         run,
@@ -553,15 +571,7 @@ async fn run_action(
         }
         lock().action_started(run, row.seq)?;
         attempts += 1;
-        let outcome = rig
-            .connector
-            .revoke(
-                Arc::clone(&rig.egress),
-                &rig.ctx,
-                &row.grant.id,
-                &row.target,
-            )
-            .await;
+        let outcome = rig.revoke(row).await;
         match outcome {
             Ok(r) => {
                 let state = match r.status {
@@ -700,6 +710,166 @@ mod tests {
             .collect();
         // The same app in another tenant is another group: its effects are separate.
         assert_eq!(groups, [vec![1, 4], vec![2, 5], vec![3]]);
+    }
+
+    /// Answers from a script and counts the calls; a call past the end of its script
+    /// is a test failure, so "exactly this many revoke calls" is checked by
+    /// construction.
+    #[derive(Default)]
+    struct Scripted {
+        revokes: Mutex<std::collections::VecDeque<Result<RevocationStatus, ErrorCode>>>,
+        probes: Mutex<std::collections::VecDeque<Result<bool, ErrorCode>>>,
+    }
+
+    impl Scripted {
+        fn new(
+            revokes: impl IntoIterator<Item = Result<RevocationStatus, ErrorCode>>,
+            probes: impl IntoIterator<Item = Result<bool, ErrorCode>>,
+        ) -> Self {
+            Scripted {
+                revokes: Mutex::new(revokes.into_iter().collect()),
+                probes: Mutex::new(probes.into_iter().collect()),
+            }
+        }
+
+        /// Whether every scripted answer was asked for.
+        fn used_up(&self) -> bool {
+            let revokes = self.revokes.lock().unwrap_or_else(PoisonError::into_inner);
+            let probes = self.probes.lock().unwrap_or_else(PoisonError::into_inner);
+            revokes.is_empty() && probes.is_empty()
+        }
+    }
+
+    fn failed(code: ErrorCode) -> CallError {
+        CallError {
+            connector: "c".into(),
+            tenant: "t".into(),
+            call: "scripted".into(),
+            failure: Failure::Connector {
+                code,
+                message: format!("{code:?}"),
+            },
+        }
+    }
+
+    impl Revoker for Scripted {
+        async fn revoke(&self, row: &ActionRow) -> Result<Revocation, CallError> {
+            let next = self
+                .revokes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front();
+            let Some(answer) = next else {
+                panic!("an unscripted revoke call for {}", row.grant.id)
+            };
+            answer
+                .map(|status| Revocation {
+                    status,
+                    detail: format!("{status:?}"),
+                    manual_steps: Vec::new(),
+                })
+                .map_err(failed)
+        }
+
+        async fn probe(&self, row: &ActionRow) -> Result<bool, CallError> {
+            let next = self
+                .probes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop_front();
+            let Some(answer) = next else {
+                panic!("an unscripted probe for {}", row.grant.id)
+            };
+            answer.map_err(failed)
+        }
+    }
+
+    /// A journal with one approved action, `in_flight` first when `crashed` (a
+    /// process died after sending it); runs `rig` on it with 3 attempts, and returns
+    /// the final state and the journal's attempt count.
+    async fn drive(rig: &Scripted, crashed: bool) -> (ActionState, u32) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
+        let g = grant("github/t/pat-grant:1", "t", Some(("pat-grant", "1")));
+        let target = g.revocation.clone().unwrap_or_else(|| panic!("a target"));
+        let summary = serde_json::json!({});
+        let run = store
+            .create_run("vendor:x", "h", &[(g, target)], &summary)
+            .and_then(|run| store.approve_run(run, "--yes").map(|()| run))
+            .unwrap_or_else(|e| panic!("{e}"));
+        if crashed {
+            store
+                .action_started(run, 1)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let rows = store.run_actions(run).unwrap_or_else(|e| panic!("{e}"));
+        let journal = Mutex::new(&mut store);
+        let state = run_action(rig, &journal, run, &rows[0], 3, Duration::ZERO)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = store.run_actions(run).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            rows[0].state, state,
+            "the journal says what run_action says"
+        );
+        assert!(rig.used_up(), "a scripted call was never made");
+        (state, rows[0].attempts)
+    }
+
+    use ErrorCode::{Permission, Provider};
+    use RevocationStatus::{AlreadyGone, Revoked};
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answered_revoke_is_sent_once() {
+        let rig = Scripted::new([Ok(Revoked)], []);
+        assert_eq!(drive(&rig, false).await, (ActionState::Done, 1));
+        let rig = Scripted::new([Ok(AlreadyGone)], []);
+        assert_eq!(drive(&rig, false).await, (ActionState::Gone, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_revoke_whose_target_is_gone_is_not_sent_again() {
+        let rig = Scripted::new([Err(Provider)], [Ok(false)]);
+        assert_eq!(drive(&rig, false).await, (ActionState::Gone, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_re_read_is_read_again_never_taken_for_present() {
+        // Two re-reads fail (a garbled body, a 5xx): nothing is known, so nothing is
+        // sent; the third finds the target present, and only then is it sent again.
+        let rig = Scripted::new(
+            [Err(Provider), Ok(Revoked)],
+            [Err(ErrorCode::Malformed), Err(Provider), Ok(true)],
+        );
+        assert_eq!(drive(&rig, false).await, (ActionState::Done, 2));
+        // Re-reads that never succeed leave the action unanswered, not re-sent.
+        let rig = Scripted::new([Err(Provider)], std::iter::repeat_n(Err(Provider), 6));
+        assert_eq!(drive(&rig, false).await, (ActionState::Ambiguous, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_target_still_present_after_every_attempt_fails_the_action() {
+        let rig = Scripted::new(
+            [Err(Provider), Err(Provider), Err(Provider)],
+            [Ok(true), Ok(true), Ok(true)],
+        );
+        assert_eq!(drive(&rig, false).await, (ActionState::Failed, 3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_clear_refusal_is_not_retried() {
+        let rig = Scripted::new([Err(Permission)], []);
+        assert_eq!(drive(&rig, false).await, (ActionState::Failed, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_action_a_crash_left_in_flight_is_re_read_before_anything_is_sent() {
+        // The dead process's request landed: nothing more is sent.
+        let rig = Scripted::new([], [Ok(false)]);
+        assert_eq!(drive(&rig, true).await, (ActionState::Gone, 1));
+        // It did not: one more revoke call, the second in the journal.
+        let rig = Scripted::new([Ok(Revoked)], [Ok(true)]);
+        assert_eq!(drive(&rig, true).await, (ActionState::Done, 2));
     }
 
     #[test]
