@@ -1844,55 +1844,90 @@ struct EnabledOnly {
     account_enabled: Option<bool>,
 }
 
+/// How many times the read-only check before a disable is tried. Reading is safe to
+/// repeat, and a garbled page (which the host's egress cannot tell from a good one)
+/// would otherwise leave the service principal enabled with only a manual step.
+const SP_CHECK_TRIES: u32 = 3;
+
+/// What the reads before a disable found.
+enum SpCheck {
+    /// Settled without a write: other grants remain, it is gone, or already disabled.
+    Settled(SpOutcome),
+    /// No other grant remains and it is enabled: disable it.
+    Disable,
+}
+
 fn finish_service_principal(
     settings: &Settings,
     target: &Target,
     t: &mut dyn Transport,
 ) -> SpOutcome {
     let client = target.client_id();
-    let except = target.object_id();
-    let step = |t: &mut dyn Transport| -> Result<SpOutcome, Error> {
-        for listing in ["oauth2PermissionGrants", "appRoleAssignments"] {
-            let url = settings.v1(&format!(
-                "servicePrincipals/{client}/{listing}?$top={PAGE_SIZE}"
-            ));
-            match any_other(settings, t, url, except)? {
-                None => return Ok(SpOutcome::Gone),
-                Some(true) => return Ok(SpOutcome::GrantsRemain),
-                Some(false) => {}
-            }
-        }
-        let url = settings.v1(&format!(
-            "servicePrincipals/{client}?$select=id,accountEnabled"
-        ));
-        let resp = get(t, &url)?;
-        match resp.status {
-            200 => {}
-            404 => return Ok(SpOutcome::Gone),
-            _ => return Err(classify(settings, Operation::ReadServicePrincipal, &resp)),
-        }
-        let sp: EnabledOnly = decode("service principal", &resp.body)?;
-        if sp.account_enabled == Some(false) {
-            return Ok(SpOutcome::AlreadyDisabled);
-        }
-        let url = settings.v1(&format!("servicePrincipals/{client}"));
-        let resp = send_json(
-            t,
-            Method::Patch,
-            &url,
-            &serde_json::json!({"accountEnabled": false}),
-        )?;
-        match resp.status {
-            200 | 204 => Ok(SpOutcome::Disabled),
-            404 => Ok(SpOutcome::Gone),
-            _ => Err(classify(
-                settings,
-                Operation::DisableServicePrincipal,
-                &resp,
-            )),
+    let mut tries = 0;
+    let check = loop {
+        tries += 1;
+        match check_service_principal(settings, target, t) {
+            Err(e)
+                if tries < SP_CHECK_TRIES
+                    && matches!(e.code, ErrorCode::Malformed | ErrorCode::Provider) => {}
+            other => break other,
         }
     };
-    step(t).unwrap_or_else(|e| SpOutcome::Failed(e.message))
+    match check {
+        Ok(SpCheck::Settled(outcome)) => outcome,
+        Err(e) => SpOutcome::Failed(e.message),
+        // The write is sent once: a failure after it may have landed, and the answer
+        // says so instead of guessing.
+        Ok(SpCheck::Disable) => {
+            let url = settings.v1(&format!("servicePrincipals/{client}"));
+            let body = serde_json::json!({"accountEnabled": false});
+            match send_json(t, Method::Patch, &url, &body) {
+                Ok(resp) => match resp.status {
+                    200 | 204 => SpOutcome::Disabled,
+                    404 => SpOutcome::Gone,
+                    _ => SpOutcome::Failed(
+                        classify(settings, Operation::DisableServicePrincipal, &resp).message,
+                    ),
+                },
+                Err(e) => SpOutcome::Failed(e.message),
+            }
+        }
+    }
+}
+
+/// The reads before a disable: any other grant of the client, then its enabled state.
+fn check_service_principal(
+    settings: &Settings,
+    target: &Target,
+    t: &mut dyn Transport,
+) -> Result<SpCheck, Error> {
+    let client = target.client_id();
+    let except = target.object_id();
+    for listing in ["oauth2PermissionGrants", "appRoleAssignments"] {
+        let url = settings.v1(&format!(
+            "servicePrincipals/{client}/{listing}?$top={PAGE_SIZE}"
+        ));
+        match any_other(settings, t, url, except)? {
+            None => return Ok(SpCheck::Settled(SpOutcome::Gone)),
+            Some(true) => return Ok(SpCheck::Settled(SpOutcome::GrantsRemain)),
+            Some(false) => {}
+        }
+    }
+    let url = settings.v1(&format!(
+        "servicePrincipals/{client}?$select=id,accountEnabled"
+    ));
+    let resp = get(t, &url)?;
+    match resp.status {
+        200 => {}
+        404 => return Ok(SpCheck::Settled(SpOutcome::Gone)),
+        _ => return Err(classify(settings, Operation::ReadServicePrincipal, &resp)),
+    }
+    let sp: EnabledOnly = decode("service principal", &resp.body)?;
+    Ok(if sp.account_enabled == Some(false) {
+        SpCheck::Settled(SpOutcome::AlreadyDisabled)
+    } else {
+        SpCheck::Disable
+    })
 }
 
 fn revocation_answer(

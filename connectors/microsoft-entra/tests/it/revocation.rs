@@ -1,6 +1,6 @@
 //! Revocation outcomes: the deletion, the check by reading whether the service
 //! principal keeps other grants, the idempotent disable, and failures after the grant
-//! is gone (reported, never retried).
+//! is gone (reads tried again, the write never; what failed is reported).
 
 use grantscope_connector_microsoft_entra::api::{
     self, ACTION_APP_ROLE_ASSIGNMENT, ACTION_PERMISSION_GRANT, Target,
@@ -90,6 +90,49 @@ fn the_last_grant_disables_the_service_principal_once() {
     assert_eq!(r.status, RevocationStatus::AlreadyGone);
     assert!(r.detail.contains("already disabled"), "{}", r.detail);
     assert_eq!(t.calls_to(Method::Patch, ""), 0);
+}
+
+#[test]
+fn a_garbled_read_before_the_disable_is_read_again() {
+    let garbled = || reply(200, r#"{"value":[{"id":"#);
+    let mut t = Fake::default()
+        .on(
+            Method::Delete,
+            "oauth2PermissionGrants/AAAA",
+            vec![reply(204, "")],
+        )
+        .on(
+            Method::Get,
+            "/oauth2PermissionGrants",
+            vec![garbled(), empty()],
+        )
+        .on(Method::Get, "/appRoleAssignments", vec![empty()])
+        .on(
+            Method::Get,
+            "$select=id,accountEnabled",
+            vec![reply(502, "<html>Bad Gateway</html>"), enabled(true)],
+        )
+        .on(Method::Patch, "/servicePrincipals/", vec![reply(204, "")]);
+    let r = ok(api::revoke(&settings(), &grant("AAAA"), &mut t));
+    assert!(r.detail.contains("was disabled"), "{}", r.detail);
+    assert_eq!(t.calls_to(Method::Get, "/oauth2PermissionGrants"), 3);
+    assert_eq!(t.calls_to(Method::Patch, CLIENT), 1);
+
+    // Garbled every time: reported with the manual step, and nothing written.
+    let mut t = Fake::default()
+        .on(
+            Method::Delete,
+            "oauth2PermissionGrants/AAAA",
+            vec![reply(204, "")],
+        )
+        .on(Method::Get, "/oauth2PermissionGrants", vec![garbled()]);
+    let r = ok(api::revoke(&settings(), &grant("AAAA"), &mut t));
+    assert_eq!(r.status, RevocationStatus::Revoked);
+    assert!(r.detail.contains("failed"), "{}", r.detail);
+    assert!(r.manual_steps.iter().any(|s| s.contains("by hand")));
+    assert_eq!(t.calls_to(Method::Get, "/oauth2PermissionGrants"), 3);
+    assert_eq!(t.calls_to(Method::Patch, ""), 0);
+    assert_eq!(t.calls_to(Method::Delete, ""), 1);
 }
 
 #[test]
