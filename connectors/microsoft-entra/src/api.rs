@@ -1779,16 +1779,47 @@ pub fn revoke(
             Operation::DeleteAssignment,
         ),
     };
-    let resp = t.send(Method::Delete, &url, &headers(), None)?;
-    let status = match resp.status {
-        200 | 204 => RevocationStatus::Revoked,
-        404 => RevocationStatus::AlreadyGone,
-        _ => return Err(classify(settings, op, &resp)),
+    let status = match t.send(Method::Delete, &url, &headers(), None) {
+        Ok(resp) => match resp.status {
+            200 | 204 => RevocationStatus::Revoked,
+            404 => RevocationStatus::AlreadyGone,
+            _ => {
+                return Err(unanswered(
+                    settings,
+                    &target,
+                    t,
+                    classify(settings, op, &resp),
+                ));
+            }
+        },
+        Err(e) => return Err(unanswered(settings, &target, t, e)),
     };
     // The grant is gone whatever happens next: a failure below is reported in the
     // answer, never as an error that would make the host try the deletion again.
     let sp = finish_service_principal(settings, &target, t);
     Ok(revocation_answer(settings, &target, status, &sp))
+}
+
+/// A deletion without a clear answer may still have landed, and the host will learn
+/// the grant's fate only by re-reading it (no second `revoke` when it is gone). So the
+/// service principal is finished now: the check ignores this grant, so if no other
+/// grant remains it is disabled whatever became of this one (a disabled service
+/// principal gets no tokens, so that is safe even if the deletion did not land and
+/// is tried again). A refusal or a rate limit says nothing was done: nothing more is
+/// sent.
+fn unanswered(settings: &Settings, target: &Target, t: &mut dyn Transport, e: Error) -> Error {
+    if !matches!(
+        e.code,
+        ErrorCode::Provider | ErrorCode::Malformed | ErrorCode::Egress
+    ) {
+        return e;
+    }
+    let sp = match finish_service_principal(settings, target, t) {
+        SpOutcome::Disabled => "; no other grant remains, so the service principal was disabled",
+        SpOutcome::AlreadyDisabled => "; the service principal is already disabled",
+        SpOutcome::GrantsRemain | SpOutcome::Gone | SpOutcome::Failed(_) => "",
+    };
+    Error::new(e.code, format!("{}{sp}", e.message))
 }
 
 /// Whether any grant other than `except` remains in a walk of `first_url`; `None` when

@@ -136,6 +136,61 @@ fn a_garbled_read_before_the_disable_is_read_again() {
 }
 
 #[test]
+fn an_unanswered_deletion_of_the_last_grant_still_disables_the_service_principal() {
+    // The host re-reads an unanswered target and sends nothing more when it is gone,
+    // so this call is the only chance to disable the service principal.
+    let mut t = Fake::default()
+        .on(
+            Method::Delete,
+            "oauth2PermissionGrants/AAAA",
+            vec![reply(502, "<html>Bad Gateway</html>")],
+        )
+        // The grant may or may not be gone: the check ignores it either way.
+        .on(
+            Method::Get,
+            "/oauth2PermissionGrants",
+            vec![reply(200, r#"{"value":[{"id":"AAAA"}]}"#)],
+        )
+        .on(Method::Get, "/appRoleAssignments", vec![empty()])
+        .on(
+            Method::Get,
+            "$select=id,accountEnabled",
+            vec![enabled(true)],
+        )
+        .on(Method::Patch, "/servicePrincipals/", vec![reply(204, "")]);
+    let e = err(api::revoke(&settings(), &grant("AAAA"), &mut t));
+    assert_eq!(
+        e.code,
+        ErrorCode::Provider,
+        "still unanswered: the host re-reads"
+    );
+    assert!(e.message.contains("was disabled"), "{}", e.message);
+    assert_eq!(t.calls_to(Method::Patch, CLIENT), 1);
+
+    // A refusal says nothing was done, and a rate limit asks for quiet: nothing more.
+    for (status, body) in [
+        (
+            403,
+            r#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}"#,
+        ),
+        (
+            429,
+            r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
+        ),
+    ] {
+        let mut t = Fake::default().on(
+            Method::Delete,
+            "oauth2PermissionGrants/AAAA",
+            vec![reply(status, body)],
+        );
+        err(api::revoke(&settings(), &grant("AAAA"), &mut t));
+        assert_eq!(t.calls_to(Method::Delete, ""), 1);
+        assert_eq!(t.calls_to(Method::Get, ""), 0, "HTTP {status}");
+        assert_eq!(t.calls_to(Method::Patch, ""), 0, "HTTP {status}");
+    }
+}
+
+#[test]
 fn other_grants_keep_the_service_principal_enabled() {
     // Another delegated grant on the second page (after an empty first page).
     let first = format!(
