@@ -32,15 +32,12 @@ fn enabled(on: bool) -> crate::Reply {
     )
 }
 
-#[test]
-fn the_last_grant_disables_the_service_principal_once() {
-    let mut t = Fake::default()
-        .on(
-            Method::Delete,
-            "oauth2PermissionGrants/AAAA",
-            vec![reply(204, "")],
-        )
-        // The listing may still show the deleted grant (replication delay): ignored.
+/// Grant AAAA is its enabled service principal's last: its deletion answers `delete`,
+/// and the listing still shows it (replication delay, or a deletion that did not
+/// land), which the check must ignore.
+fn last_grant(delete: crate::Reply) -> Fake {
+    Fake::default()
+        .on(Method::Delete, "oauth2PermissionGrants/AAAA", vec![delete])
         .on(
             Method::Get,
             "/oauth2PermissionGrants",
@@ -52,7 +49,12 @@ fn the_last_grant_disables_the_service_principal_once() {
             "$select=id,accountEnabled",
             vec![enabled(true)],
         )
-        .on(Method::Patch, "/servicePrincipals/", vec![reply(204, "")]);
+        .on(Method::Patch, "/servicePrincipals/", vec![reply(204, "")])
+}
+
+#[test]
+fn the_last_grant_disables_the_service_principal_once() {
+    let mut t = last_grant(reply(204, ""));
     let r = ok(api::revoke(&settings(), &grant("AAAA"), &mut t));
     assert_eq!(r.status, RevocationStatus::Revoked);
     assert!(r.detail.contains("was disabled"), "{}", r.detail);
@@ -139,25 +141,7 @@ fn a_garbled_read_before_the_disable_is_read_again() {
 fn an_unanswered_deletion_of_the_last_grant_still_disables_the_service_principal() {
     // The host re-reads an unanswered target and sends nothing more when it is gone,
     // so this call is the only chance to disable the service principal.
-    let mut t = Fake::default()
-        .on(
-            Method::Delete,
-            "oauth2PermissionGrants/AAAA",
-            vec![reply(502, "<html>Bad Gateway</html>")],
-        )
-        // The grant may or may not be gone: the check ignores it either way.
-        .on(
-            Method::Get,
-            "/oauth2PermissionGrants",
-            vec![reply(200, r#"{"value":[{"id":"AAAA"}]}"#)],
-        )
-        .on(Method::Get, "/appRoleAssignments", vec![empty()])
-        .on(
-            Method::Get,
-            "$select=id,accountEnabled",
-            vec![enabled(true)],
-        )
-        .on(Method::Patch, "/servicePrincipals/", vec![reply(204, "")]);
+    let mut t = last_grant(reply(502, "<html>Bad Gateway</html>"));
     let e = err(api::revoke(&settings(), &grant("AAAA"), &mut t));
     assert_eq!(
         e.code,
