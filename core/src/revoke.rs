@@ -752,17 +752,18 @@ mod tests {
         }
     }
 
+    /// The next scripted answer; a call past the end of the script fails the test.
+    fn next<T>(script: &Mutex<std::collections::VecDeque<T>>, call: &str, row: &ActionRow) -> T {
+        let next = script
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        next.unwrap_or_else(|| panic!("an unscripted {call} for {}", row.grant.id))
+    }
+
     impl Revoker for Scripted {
         async fn revoke(&self, row: &ActionRow) -> Result<Revocation, CallError> {
-            let next = self
-                .revokes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_front();
-            let Some(answer) = next else {
-                panic!("an unscripted revoke call for {}", row.grant.id)
-            };
-            answer
+            next(&self.revokes, "revoke call", row)
                 .map(|status| Revocation {
                     status,
                     detail: format!("{status:?}"),
@@ -772,15 +773,7 @@ mod tests {
         }
 
         async fn probe(&self, row: &ActionRow) -> Result<bool, CallError> {
-            let next = self
-                .probes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop_front();
-            let Some(answer) = next else {
-                panic!("an unscripted probe for {}", row.grant.id)
-            };
-            answer.map_err(failed)
+            next(&self.probes, "probe", row).map_err(failed)
         }
     }
 
