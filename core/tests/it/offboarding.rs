@@ -655,3 +655,100 @@ async fn vendors_commands_read_and_edit_the_registry_and_enforce_applies_policie
         "nothing else was touched"
     );
 }
+
+/// Runs `grantscope --db … ARGS` on a pseudo-terminal (util-linux `script`, present on
+/// every Debian), typing `typed`: the interactive confirmation refuses to ask without
+/// a terminal, so this is the only way to reach it.
+async fn on_terminal(e: &Estate, args: &[&str], typed: &str) -> Ran {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut line = vec![
+        quote(env!("CARGO_BIN_EXE_grantscope")),
+        "--db".to_owned(),
+        quote(path_str(&e.db)),
+    ];
+    line.extend(args.iter().map(|a| quote(a)));
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // The environment the other tests run the binary with.
+    for (k, v) in grantscope(e.f.dir.path()).get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let typed = typed.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut child = script.spawn().unwrap_or_else(|e| panic!("script: {e}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            std::io::Write::write_all(&mut stdin, typed.as_bytes())
+                .unwrap_or_else(|e| panic!("typing: {e}"));
+        }
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("script: {e}"));
+        Ran {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("terminal thread: {e}"))
+}
+
+#[tokio::test]
+async fn on_a_terminal_execute_asks_for_the_vendor_id_and_revokes_only_when_typed() {
+    let e = Estate::start(5, 20, 0.0).await;
+    e.scan().await;
+    let before = e.f.sim.truth();
+    let vendor = e.widest_vendor(&before);
+    let id = e
+        .registry()
+        .find(&vendor)
+        .map(|v| v.id.clone())
+        .unwrap_or_else(|| panic!("{vendor} is not in the registry"));
+    let args = [
+        "offboard",
+        id.as_str(),
+        "--config",
+        e.config_arg(),
+        "--execute",
+    ];
+
+    // Anything but the vendor id: refused, and nothing reaches a provider.
+    let refused = on_terminal(&e, &args, "yes\n").await;
+    assert_ne!(refused.code, Some(0), "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains(&format!("Type `{id}` to confirm")),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("not confirmed; nothing was revoked"),
+        "{}",
+        refused.stdout
+    );
+    assert!(e.f.sim.stats().revocations.is_empty());
+
+    // The vendor id: the run goes ahead, and the audit log records how it was approved.
+    let ran = on_terminal(&e, &args, &format!("{id}\n")).await;
+    assert_eq!(ran.code, Some(0), "{}", ran.stdout);
+    assert!(!e.f.sim.stats().revocations.is_empty());
+    check_exactly_once(&before, &e.f.sim.truth(), &e, &vendor);
+    let export = run_async(e.cmd(&["audit", "export"])).await;
+    export.expect_code(0);
+    assert!(
+        export
+            .stdout
+            .lines()
+            .any(|l| l.contains("revocation.approval") && l.contains("interactive")),
+        "{}",
+        export.stdout
+    );
+}
