@@ -656,9 +656,9 @@ async fn vendors_commands_read_and_edit_the_registry_and_enforce_applies_policie
     );
 }
 
-/// Runs `grantscope --db … ARGS` on a pseudo-terminal (util-linux `script`, present on
-/// every Debian), typing `typed`: the interactive confirmation refuses to ask without
-/// a terminal, so this is the only way to reach it.
+/// Runs `grantscope --db … ARGS` on a pseudo-terminal (util-linux `script`, from
+/// Debian's essential `bsdutils`), typing `typed`: the interactive confirmation
+/// refuses to ask without a terminal, so this is the only way to reach it.
 async fn on_terminal(e: &Estate, args: &[&str], typed: &str) -> Ran {
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let mut line = vec![
