@@ -98,19 +98,9 @@ fn unused_for(g: &GrantRecord, now: time::OffsetDateTime) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{GrantKind, PrincipalKind, PrincipalRef};
 
     fn grant(app: &str, last_used: Option<&str>, created: Option<&str>) -> GrantRecord {
-        let mut g = crate::test_support::grant(&format!("github/t/{app}"));
-        g.provider = "github".into();
-        g.app.id = app.into();
-        g.app.name = app.into();
-        g.principal = PrincipalRef {
-            kind: PrincipalKind::Tenant,
-            id: "t".into(),
-            display: None,
-        };
-        g.kind = GrantKind::Installation;
+        let mut g = crate::test_support::installation("github", app);
         g.created_at = created.map(str::to_owned);
         g.last_used_at = last_used.map(str::to_owned);
         g

@@ -46,3 +46,20 @@ pub(crate) fn grant(id: &str) -> crate::model::GrantRecord {
         notes: Vec::new(),
     }
 }
+
+/// A tenant-wide installation of app `app` (named the same) at `provider`, with the id
+/// `{provider}/t/{app}`: the grant the policy and vendor tests reason about.
+pub(crate) fn installation(provider: &str, app: &str) -> crate::model::GrantRecord {
+    use crate::model::{GrantKind, PrincipalKind, PrincipalRef};
+    let mut g = grant(&format!("{provider}/t/{app}"));
+    g.provider = provider.into();
+    g.app.id = app.into();
+    g.app.name = app.into();
+    g.principal = PrincipalRef {
+        kind: PrincipalKind::Tenant,
+        id: "t".into(),
+        display: None,
+    };
+    g.kind = GrantKind::Installation;
+    g
+}

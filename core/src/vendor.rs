@@ -618,19 +618,11 @@ impl Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{GrantKind, PrincipalKind, PrincipalRef};
 
     fn grant(provider: &str, app: &str, name: &str, scopes: &[&str]) -> GrantRecord {
-        let mut g = crate::test_support::grant(&format!("{provider}/t/{app}:{}", scopes.len()));
-        g.provider = provider.into();
-        g.app.id = app.into();
+        let mut g = crate::test_support::installation(provider, app);
+        g.id = format!("{provider}/t/{app}:{}", scopes.len());
         g.app.name = name.into();
-        g.principal = PrincipalRef {
-            kind: PrincipalKind::Tenant,
-            id: "t".into(),
-            display: None,
-        };
-        g.kind = GrantKind::Installation;
         g.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
         g
     }
