@@ -32,12 +32,16 @@ fn enabled(on: bool) -> crate::Reply {
     )
 }
 
+/// A fake whose deletion of delegated grant AAAA answers `answer`; tests add the reads.
+fn deleting(answer: crate::Reply) -> Fake {
+    Fake::default().on(Method::Delete, "oauth2PermissionGrants/AAAA", vec![answer])
+}
+
 /// Grant AAAA is its enabled service principal's last: its deletion answers `delete`,
 /// and the listing still shows it (replication delay, or a deletion that did not
 /// land), which the check must ignore.
 fn last_grant(delete: crate::Reply) -> Fake {
-    Fake::default()
-        .on(Method::Delete, "oauth2PermissionGrants/AAAA", vec![delete])
+    deleting(delete)
         .on(
             Method::Get,
             "/oauth2PermissionGrants",
@@ -72,22 +76,17 @@ fn the_last_grant_disables_the_service_principal_once() {
     assert_eq!(t.calls_to(Method::Delete, ""), 1);
 
     // Already disabled (e.g. revoking again): no PATCH.
-    let mut t = Fake::default()
-        .on(
-            Method::Delete,
-            "oauth2PermissionGrants/AAAA",
-            vec![reply(
-                404,
-                r#"{"error":{"code":"Request_ResourceNotFound","message":"gone"}}"#,
-            )],
-        )
-        .on(Method::Get, "/oauth2PermissionGrants", vec![empty()])
-        .on(Method::Get, "/appRoleAssignments", vec![empty()])
-        .on(
-            Method::Get,
-            "$select=id,accountEnabled",
-            vec![enabled(false)],
-        );
+    let mut t = deleting(reply(
+        404,
+        r#"{"error":{"code":"Request_ResourceNotFound","message":"gone"}}"#,
+    ))
+    .on(Method::Get, "/oauth2PermissionGrants", vec![empty()])
+    .on(Method::Get, "/appRoleAssignments", vec![empty()])
+    .on(
+        Method::Get,
+        "$select=id,accountEnabled",
+        vec![enabled(false)],
+    );
     let r = ok(api::revoke(&settings(), &grant("AAAA"), &mut t));
     assert_eq!(r.status, RevocationStatus::AlreadyGone);
     assert!(r.detail.contains("already disabled"), "{}", r.detail);
@@ -97,12 +96,7 @@ fn the_last_grant_disables_the_service_principal_once() {
 #[test]
 fn a_garbled_read_before_the_disable_is_read_again() {
     let garbled = || reply(200, r#"{"value":[{"id":"#);
-    let mut t = Fake::default()
-        .on(
-            Method::Delete,
-            "oauth2PermissionGrants/AAAA",
-            vec![reply(204, "")],
-        )
+    let mut t = deleting(reply(204, ""))
         .on(
             Method::Get,
             "/oauth2PermissionGrants",
@@ -121,13 +115,8 @@ fn a_garbled_read_before_the_disable_is_read_again() {
     assert_eq!(t.calls_to(Method::Patch, CLIENT), 1);
 
     // Garbled every time: reported with the manual step, and nothing written.
-    let mut t = Fake::default()
-        .on(
-            Method::Delete,
-            "oauth2PermissionGrants/AAAA",
-            vec![reply(204, "")],
-        )
-        .on(Method::Get, "/oauth2PermissionGrants", vec![garbled()]);
+    let mut t =
+        deleting(reply(204, "")).on(Method::Get, "/oauth2PermissionGrants", vec![garbled()]);
     let r = ok(api::revoke(&settings(), &grant("AAAA"), &mut t));
     assert_eq!(r.status, RevocationStatus::Revoked);
     assert!(r.detail.contains("failed"), "{}", r.detail);
@@ -162,11 +151,7 @@ fn an_unanswered_deletion_of_the_last_grant_still_disables_the_service_principal
             r#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
         ),
     ] {
-        let mut t = Fake::default().on(
-            Method::Delete,
-            "oauth2PermissionGrants/AAAA",
-            vec![reply(status, body)],
-        );
+        let mut t = deleting(reply(status, body));
         err(api::revoke(&settings(), &grant("AAAA"), &mut t));
         assert_eq!(t.calls_to(Method::Delete, ""), 1);
         assert_eq!(t.calls_to(Method::Get, ""), 0, "HTTP {status}");
@@ -180,12 +165,7 @@ fn other_grants_keep_the_service_principal_enabled() {
     let first = format!(
         r#"{{"value":[],"@odata.nextLink":"https://graph.microsoft.com/v1.0/servicePrincipals/{CLIENT}/oauth2PermissionGrants?$top=999&$skiptoken=x"}}"#
     );
-    let mut t = Fake::default()
-        .on(
-            Method::Delete,
-            "oauth2PermissionGrants/AAAA",
-            vec![reply(204, "")],
-        )
+    let mut t = deleting(reply(204, ""))
         .on(
             Method::Get,
             "skiptoken=x",
