@@ -1685,12 +1685,13 @@ impl Target {
 
     /// The local grant id this target revokes.
     pub fn grant_id(&self) -> String {
-        match self {
-            Target::AppGrant { grant_id, .. } => format!("app-grant:{grant_id}"),
-            Target::UserGrant { grant_id, .. } => format!("user-grant:{grant_id}"),
-            Target::RefreshToken { token_id, .. } => format!("refresh-token:{token_id}"),
-            Target::ApiService { id } => format!("api-service:{id}"),
-        }
+        let kind = match self {
+            Target::AppGrant { .. } => "app-grant",
+            Target::UserGrant { .. } => "user-grant",
+            Target::RefreshToken { .. } => "refresh-token",
+            Target::ApiService { .. } => "api-service",
+        };
+        format!("{kind}:{}", self.object_id())
     }
 
     /// The id of the one object [`Target::object_url`] names.
