@@ -690,11 +690,7 @@ async fn on_terminal(e: &Estate, args: &[&str], typed: &str) -> Ran {
         let out = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("script: {e}"));
-        Ran {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Ran::from(&out)
     })
     .await
     .unwrap_or_else(|e| panic!("terminal thread: {e}"))

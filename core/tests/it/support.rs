@@ -338,7 +338,7 @@ pub struct Ran {
     pub stderr: String,
 }
 
-impl Ran {
+impl From<&Output> for Ran {
     fn from(out: &Output) -> Ran {
         Ran {
             code: out.status.code(),
@@ -346,7 +346,9 @@ impl Ran {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+}
 
+impl Ran {
     /// Panics with the output unless the exit code is `code`.
     pub fn expect_code(&self, code: i32) -> &Ran {
         assert_eq!(
