@@ -1,7 +1,7 @@
 //! Scope catalogs: what each provider scope or permission reaches.
 //!
 //! One catalog per provider id, in `config/catalog/<provider>.json`, generated from the
-//! provider reference pack (`shared/providers/<provider>/scopes.json`) by the unit test
+//! provider reference pack (`testdata/providers/<provider>/scopes.json`) by the unit test
 //! `catalog_files_are_up_to_date` below and embedded in the binary, so scoring needs no
 //! files at run time. A connector author ships a catalog for a new provider as a file of
 //! the same format and loads it with [`Catalog::load_extra`] (the format is documented in
@@ -730,7 +730,7 @@ mod generator {
         "slack",
     ];
 
-    /// A row of `shared/providers/*/scopes.json` (only the fields the catalog keeps).
+    /// A row of `testdata/providers/*/scopes.json` (only the fields the catalog keeps).
     #[derive(Debug, Deserialize)]
     struct Row {
         scope: String,
@@ -1027,7 +1027,7 @@ mod generator {
         let file = CatalogFile {
             format: FORMAT,
             provider: provider.to_owned(),
-            source: Some(format!("shared/providers/{provider}/scopes.json")),
+            source: Some(format!("testdata/providers/{provider}/scopes.json")),
             entries,
         };
         render(&file)
@@ -1061,8 +1061,8 @@ mod tests {
 
     use super::*;
 
-    fn shared_dir() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/providers")
+    fn reference_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/providers")
     }
 
     fn catalog_dir() -> PathBuf {
@@ -1080,10 +1080,10 @@ mod tests {
     fn catalog_files_are_up_to_date() {
         let regenerate = std::env::var_os("GRANTSCOPE_REGENERATE_CATALOGS").is_some();
         for provider in generator::PROVIDERS {
-            let source = shared_dir().join(provider).join("scopes.json");
+            let source = reference_dir().join(provider).join("scopes.json");
             let scopes = std::fs::read_to_string(&source).unwrap_or_else(|e| {
                 panic!(
-                    "cannot read {}: {e}; the provider reference pack must sit at ../shared next to the workspace",
+                    "cannot read {}: {e}; the provider reference data lives in testdata/providers/",
                     source.display()
                 )
             });
@@ -1119,7 +1119,7 @@ mod tests {
         let catalog = builtin();
         let mut total = 0;
         for provider in generator::PROVIDERS {
-            let path = shared_dir().join(provider).join("scopes.json");
+            let path = reference_dir().join(provider).join("scopes.json");
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
             let rows: Vec<serde_json::Value> =

@@ -18,7 +18,7 @@ use crate::faults::{Fault, FaultKind};
 use crate::{Shared, SimError};
 
 /// A provider the simulator can serve. The id is the normalized record's `provider`,
-/// the connector id and the folder name under `shared/providers/`.
+/// the connector id and the folder name under `testdata/providers/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Provider {

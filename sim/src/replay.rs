@@ -1,7 +1,7 @@
 //! Replay: serve a folder of recorded request/response pairs instead of a synthetic world.
 //!
 //! A connector author records what a real tenant answered (with the secrets taken out),
-//! or takes the providers' documented examples in `shared/providers/*/examples/`, and
+//! or takes the providers' documented examples in `testdata/providers/*/examples/`, and
 //! runs the connector against them on loopback. Every recording is one JSON file in the
 //! envelope the examples use:
 //!

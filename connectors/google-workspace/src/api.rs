@@ -5,7 +5,7 @@
 //! follow-up tasks, how a failed response becomes an error, and how a revocation call's
 //! answer becomes a [`Revocation`]. The WIT glue in `lib.rs` only moves bytes between
 //! these functions and the host's egress, so every decision here is unit-tested natively
-//! against the documented payloads in `shared/providers/google-workspace/examples/`.
+//! against the documented payloads in `testdata/providers/google-workspace/examples/`.
 //!
 //! The mapping from Google objects to grants is the contract in the crate's `README.md`;
 //! the simulator's ground truth follows it, so change both together.

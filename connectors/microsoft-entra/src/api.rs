@@ -5,7 +5,7 @@
 //! classified, and how revocations and probes proceed. Requests go through a
 //! [`Transport`], which the WIT glue implements with the host's egress and the tests
 //! with canned responses, so every decision is unit-tested natively against Graph's
-//! documented payloads (`shared/providers/microsoft-entra/examples/`).
+//! documented payloads (`testdata/providers/microsoft-entra/examples/`).
 //!
 //! The mapping from Entra objects to grants is the contract in the crate's `README.md`;
 //! the simulator's ground truth follows it, so change both together.

@@ -5,7 +5,7 @@
 //! follow-up tasks, how a failed response becomes an error, and how revocation answers
 //! become a [`Revocation`]. The WIT glue in `lib.rs` only moves bytes between these
 //! functions and the host's egress, so every decision here is unit-tested natively
-//! against `shared/providers/salesforce/examples/`.
+//! against `testdata/providers/salesforce/examples/`.
 //!
 //! The mapping from Salesforce objects to grants is the contract in the crate's
 //! `README.md`; the simulator's ground truth follows it, so change both together.

@@ -1,5 +1,5 @@
 //! `grantscope sim --replay`: the real Okta connector (wasm) in the real host, scanning
-//! the provider's own documented payloads (`shared/providers/okta/examples/`) served
+//! the provider's own documented payloads (`testdata/providers/okta/examples/`) served
 //! over loopback HTTP by the replay server, not by the synthetic simulator.
 
 use std::collections::BTreeSet;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::{grantscope, run_async, write_text};
 
 fn okta_examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/providers/okta/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/providers/okta/examples")
 }
 
 /// The example's response body, as it is.

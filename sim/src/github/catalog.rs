@@ -1,6 +1,6 @@
 //! Real GitHub permission and scope names the synthetic world draws from.
 //!
-//! Copied from `shared/providers/github/scopes.json` (a unit test keeps them in sync), so
+//! Copied from `testdata/providers/github/scopes.json` (a unit test keeps them in sync), so
 //! that connectors and the scorer see names they will meet in production.
 
 /// GitHub App permissions an org installation can hold, with the levels GitHub allows for
@@ -151,11 +151,11 @@ mod tests {
     use std::collections::HashSet;
 
     /// Every name above is a real GitHub permission/scope at a real level, according to
-    /// the shared catalog. Reads the shared folder so drift fails loudly.
+    /// the reference catalog in `testdata/`. Reads it so drift fails loudly.
     #[test]
-    fn catalog_names_exist_in_shared_scopes_json() {
+    fn catalog_names_exist_in_the_reference_scopes_json() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/providers/github/scopes.json");
+            .join("../testdata/providers/github/scopes.json");
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let rows: Vec<serde_json::Value> =

@@ -1,7 +1,7 @@
 //! The GitHub REST API simulator: routes, auth, rate limits and fault rendering.
 //!
 //! Served at the root of the simulator (the tenant's `api_base` is the simulator URL),
-//! speaking the org-scope endpoints of `shared/providers/github/API.md`.
+//! speaking the org-scope endpoints of `testdata/providers/github/API.md`.
 
 mod auth;
 mod catalog;

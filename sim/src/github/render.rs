@@ -1,5 +1,5 @@
 //! GitHub JSON shapes. Field names, order and types follow the examples in
-//! `shared/providers/github/examples/` (a test compares them key by key).
+//! `testdata/providers/github/examples/` (a test compares them key by key).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};

@@ -1,5 +1,5 @@
 //! The endpoint handlers and the JSON they answer with (the shapes of
-//! `shared/providers/google-workspace/examples/`).
+//! `testdata/providers/google-workspace/examples/`).
 
 use std::sync::Arc;
 
@@ -584,7 +584,7 @@ mod tests {
 
     fn example(name: &str) -> Value {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/providers/google-workspace/examples")
+            .join("../testdata/providers/google-workspace/examples")
             .join(name);
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));

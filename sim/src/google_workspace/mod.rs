@@ -1,7 +1,7 @@
 //! The Google Workspace API simulator.
 //!
 //! Served under `/google-workspace` on the simulator (the tenant's base URL is the simulator URL
-//! plus that prefix), speaking the endpoints of `shared/providers/google-workspace/API.md` with the
+//! plus that prefix), speaking the endpoints of `testdata/providers/google-workspace/API.md` with the
 //! shapes of its `examples/`: the service account's token endpoint (`POST /token`, an RS256 JWT
 //! bearer assertion with domain-wide delegation), Directory API `users`, `tokens` and `asps`,
 //! and the Reports API's token audit log.

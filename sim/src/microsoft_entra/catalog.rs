@@ -1,6 +1,6 @@
 //! Fixed identifiers the simulated tenant shares with the real Microsoft cloud: the
 //! Microsoft resource apps, a subset of Microsoft Graph's permissions (ids and values from
-//! `shared/providers/microsoft-entra/scopes.json`) and a few first-party client apps from
+//! `testdata/providers/microsoft-entra/scopes.json`) and a few first-party client apps from
 //! `microsoft_first_party_apps.json`.
 
 /// Microsoft's own tenants ("Microsoft Services" and Microsoft corp, API.md §1).

@@ -1,7 +1,7 @@
 //! The Microsoft Entra (Microsoft Graph) API simulator.
 //!
 //! Served under `/microsoft-entra` on the simulator (the tenant's base URL is the simulator URL
-//! plus that prefix), speaking the endpoints of `shared/providers/microsoft-entra/API.md` with the
+//! plus that prefix), speaking the endpoints of `testdata/providers/microsoft-entra/API.md` with the
 //! shapes of its `examples/`: the v2.0 token endpoint (`/{tenant-id}/oauth2/v2.0/token`), Graph
 //! v1.0 under `/v1.0` and the beta sign-in activity report under `/beta`.
 

@@ -1,6 +1,6 @@
 //! Request handlers and JSON rendering: thin async shells around synchronous functions
 //! that hold the model lock for the whole operation (never across an await). Shapes
-//! follow `shared/providers/okta/examples/`.
+//! follow `testdata/providers/okta/examples/`.
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! The Okta API simulator.
 //!
 //! Served under `/okta` on the simulator (the tenant's base URL is the simulator URL
-//! plus that prefix), speaking the endpoints of `shared/providers/okta/API.md` with the
+//! plus that prefix), speaking the endpoints of `testdata/providers/okta/API.md` with the
 //! shapes of its `examples/`: the org authorization server's token endpoint (client
 //! credentials with a `private_key_jwt` client assertion, verified like Okta does) and
 //! SSWS API tokens, app integrations with their `okta.*` scope grants, users with their

@@ -2,7 +2,7 @@
 //!
 //! Served under `/salesforce` on the simulator (the tenant's `instance_url` is the
 //! simulator URL plus that prefix), speaking the endpoints of
-//! `shared/providers/salesforce/API.md` with the shapes of its `examples/`: the JWT
+//! `testdata/providers/salesforce/API.md` with the shapes of its `examples/`: the JWT
 //! bearer token endpoint, SOQL queries with `nextRecordsUrl` paging (500-row batches
 //! and a 2,500-row cap for `OauthToken`), the revoke endpoint fed with a `DeleteToken`,
 //! and `DELETE` of `SetupEntityAccess` rows.

@@ -1,6 +1,6 @@
 //! The Web API methods: argument parsing (query string, form or JSON body, as Slack
 //! accepts), the token check, and each method's answer in the shape of
-//! `shared/providers/slack/examples/`.
+//! `testdata/providers/slack/examples/`.
 
 use std::sync::Arc;
 

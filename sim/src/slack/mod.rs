@@ -2,7 +2,7 @@
 //!
 //! Served under `/slack` on the simulator (the tenant's base URL is the simulator URL
 //! plus that prefix plus `/api`), speaking the Web API methods of
-//! `shared/providers/slack/API.md` with the shapes of its `examples/`: `admin.teams.list`,
+//! `testdata/providers/slack/API.md` with the shapes of its `examples/`: `admin.teams.list`,
 //! `admin.apps.approved.list`, `admin.apps.restricted.list`, `admin.apps.requests.list`
 //! (cursor pagination), `team.integrationLogs` (page/count pagination),
 //! `admin.apps.uninstall` and `admin.apps.restrict`.

@@ -148,13 +148,9 @@ pub fn links(headers: &reqwest::header::HeaderMap) -> HashMap<String, String> {
         .collect()
 }
 
-/// The shared provider folder (`../../shared/providers/github` from this crate), or
-/// `GRANTSCOPE_SHARED_DIR/providers/github`.
+/// GitHub's reference data in the workspace (`testdata/providers/github`).
 pub fn github_shared() -> PathBuf {
-    match std::env::var_os("GRANTSCOPE_SHARED_DIR") {
-        Some(d) => PathBuf::from(d).join("providers/github"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/providers/github"),
-    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/providers/github")
 }
 
 /// An example file, parsed as it is.

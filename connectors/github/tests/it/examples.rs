@@ -1,4 +1,4 @@
-//! Every payload in `shared/providers/github/examples/`, parsed as it is.
+//! Every payload in `testdata/providers/github/examples/`, parsed as it is.
 //!
 //! The examples are GitHub's own documented bodies in a request/response envelope
 //! (see `examples/SOURCES.md`). Each one that the connector reads goes through the
@@ -71,9 +71,9 @@ impl Reply {
     }
 }
 
-/// `/work/main/connectors/github/../../../shared/...` = `/work/shared/...`.
+/// The documented examples, copied into the workspace (`testdata/providers/`).
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/providers/github/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/providers/github/examples")
 }
 
 fn load_all() -> Vec<(String, Envelope)> {

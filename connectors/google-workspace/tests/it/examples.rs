@@ -1,4 +1,4 @@
-//! Every file of `shared/providers/google-workspace/examples/`, parsed as it is.
+//! Every file of `testdata/providers/google-workspace/examples/`, parsed as it is.
 //!
 //! The examples are request/response envelopes (see `examples/SOURCES.md`). Each one the
 //! connector reads goes through the matching `api` function with concrete values asserted;
@@ -61,10 +61,9 @@ impl Reply {
     }
 }
 
-/// `/work/main/connectors/google-workspace/../../../shared/...` = `/work/shared/...`.
+/// The documented examples, copied into the workspace (`testdata/providers/`).
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/providers/google-workspace/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/providers/google-workspace/examples")
 }
 
 fn load(name: &str) -> Envelope {

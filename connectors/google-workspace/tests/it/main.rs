@@ -1,5 +1,5 @@
 //! Native tests of the Google Workspace connector's provider logic (`api`), against the
-//! documented payloads in `shared/providers/google-workspace/examples/` and hand-written edge
+//! documented payloads in `testdata/providers/google-workspace/examples/` and hand-written edge
 //! cases. No network, no wasm.
 
 mod errors;

@@ -1,4 +1,4 @@
-//! Every payload in `shared/providers/microsoft-entra/examples/`, parsed as it is.
+//! Every payload in `testdata/providers/microsoft-entra/examples/`, parsed as it is.
 //!
 //! Each exchange the connector makes is replayed through `api` with the example's
 //! response as the answer, and concrete values are asserted; the others (the token
@@ -49,7 +49,7 @@ struct ReplyJson {
 }
 
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/providers/microsoft-entra/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/providers/microsoft-entra/examples")
 }
 
 fn load_all() -> BTreeMap<String, Envelope> {

@@ -1,4 +1,4 @@
-//! Every payload in `shared/providers/okta/examples/`, parsed as it is.
+//! Every payload in `testdata/providers/okta/examples/`, parsed as it is.
 //!
 //! Each example the connector reads goes through the matching `api` function with
 //! concrete values asserted; the rest (surfaces this connector does not enumerate yet)
@@ -49,7 +49,7 @@ impl Reply {
 }
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/providers/okta/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/providers/okta/examples")
 }
 
 fn load(name: &str) -> Envelope {

@@ -1,4 +1,4 @@
-//! Every file of `shared/providers/salesforce/examples`, parsed as it is.
+//! Every file of `testdata/providers/salesforce/examples`, parsed as it is.
 
 use grantscope_connector_salesforce::api::{self, TaskKind};
 use grantscope_connector_sdk::{GrantKind, PrincipalKind};

@@ -1,5 +1,5 @@
 //! Native tests of the Salesforce connector's provider logic (`api`), against the
-//! documented payloads in `shared/providers/salesforce/examples` and hand-written
+//! documented payloads in `testdata/providers/salesforce/examples` and hand-written
 //! edge cases. No network, no wasm.
 
 mod examples;
@@ -62,7 +62,7 @@ fn assert_error(e: &Error, code: ErrorCode, needles: &[&str]) {
 }
 
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/providers/salesforce/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/providers/salesforce/examples")
 }
 
 /// One example file: (request, response status, headers, body bytes).

@@ -1,4 +1,4 @@
-//! Every payload in `shared/providers/slack/examples/`, parsed as it is.
+//! Every payload in `testdata/providers/slack/examples/`, parsed as it is.
 //!
 //! Each example is Slack's own documented body in a request/response envelope (see
 //! `examples/SOURCES.md`). Every file goes through the `api` function that reads that
@@ -66,7 +66,7 @@ impl Reply {
 }
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/providers/slack/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/providers/slack/examples")
 }
 
 fn load() -> BTreeMap<String, Envelope> {
