@@ -90,20 +90,36 @@ fn bench(c: &mut Criterion) {
     let run = store
         .create_run("vendor:steps", "h", &plan(&grants, "steps"), &summary)
         .unwrap_or_else(|e| panic!("create: {e}"));
+    // Executing needs the run's lease: the start is a compare-and-set on the action's
+    // state and the lease, as in a real run.
+    let approval = serde_json::json!({ "how": "--yes" });
+    let _lease = store
+        .claim_run(run, Duration::from_secs(600), Some(&approval))
+        .unwrap_or_else(|e| panic!("claim: {e}"));
     group.throughput(Throughput::Elements(1));
     let mut seq = 0_i64;
+    let mut touched = vec![false; ACTIONS + 1];
     group.bench_function("action_started_and_settled", |b| {
         b.iter(|| {
             seq = seq % ACTIONS as i64 + 1;
+            // Each action is settled `ambiguous`, so the compare-and-set has a known
+            // state to expect when the iterations come round to it again.
+            let slot = &mut touched[seq as usize];
+            let expected = if *slot {
+                ActionState::Ambiguous
+            } else {
+                ActionState::Pending
+            };
+            *slot = true;
             store
-                .action_started(run, seq)
+                .action_started(run, seq, expected)
                 .unwrap_or_else(|e| panic!("started: {e}"));
             store
                 .action_settled(
                     run,
                     seq,
-                    ActionState::Done,
-                    "revoked (HTTP 204)",
+                    ActionState::Ambiguous,
+                    "no clear answer (HTTP 502)",
                     &[],
                     "revocation.response",
                 )

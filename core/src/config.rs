@@ -52,6 +52,11 @@ pub struct OffboardSettings {
     /// on `--resume`, before re-reading what a crash left in flight): a request already
     /// sent may still land at the provider, and the re-read must see it.
     pub settle: Duration,
+    /// How long a run's owner holds it without renewing (it renews every quarter of
+    /// this). Another process takes over only after the lease lapsed (or, on the same
+    /// host, once the owner's process is gone), so it must outlast any stall of a live
+    /// owner: a request timeout and the settle time, with room to spare.
+    pub lease: Duration,
 }
 
 impl Default for OffboardSettings {
@@ -60,6 +65,7 @@ impl Default for OffboardSettings {
             concurrency: 4,
             attempts: 4,
             settle: Duration::from_secs(30),
+            lease: Duration::from_secs(120),
         }
     }
 }
@@ -261,6 +267,7 @@ struct RawOffboard {
     concurrency: Option<usize>,
     attempts: Option<u32>,
     settle_secs: Option<u64>,
+    lease_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -488,6 +495,14 @@ impl Config {
                 )));
             }
             offboard.settle = Duration::from_secs(s);
+        }
+        if let Some(l) = raw.offboard.lease_secs {
+            if !(4..=86_400).contains(&l) {
+                return Err(invalid(format!(
+                    "[offboard] lease_secs = {l}: use a value from 4 to 86400"
+                )));
+            }
+            offboard.lease = Duration::from_secs(l);
         }
         let mut policies = Vec::with_capacity(raw.policy.len());
         for p in raw.policy {

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod egress;
 pub mod enforce;
+pub mod identity;
 pub mod model;
 pub mod plugin;
 pub mod report;

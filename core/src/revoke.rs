@@ -35,7 +35,7 @@ use crate::plugin::{
     CallError, Connector, ErrorCode, Failure, Revocation, RevocationStatus, Runtime, TenantContext,
 };
 use crate::scan::{Progress, TenantScan, load_connectors, scan_tenants, tenant_egress};
-use crate::store::{ActionRow, ActionState, Store, StoreError};
+use crate::store::{ActionRow, ActionState, RunLease, Store, StoreError};
 
 /// Why a run could not proceed.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +82,45 @@ pub fn provider_followups(provider: &str) -> &'static [&'static str] {
     }
 }
 
+/// How to review a grant whose provider lists it without naming its app, so that it
+/// could belong to any vendor with an app there; `None` for an attributable app.
+///
+/// Connector knowledge kept in the host until the contract lets a manifest declare it.
+pub fn unattributed_review(provider: &str, app_id: &str) -> Option<&'static str> {
+    match (provider, app_id) {
+        ("github", "unidentified-oauth-app" | "unidentified-github-app") => Some(
+            "GitHub's SSO listing does not name the app behind an OAuth-app or GitHub-App \
+             token. Find it in the organisation's audit log (Settings > Audit log, \
+             `action:org_credential_authorization` and `action:oauth_authorization`, by \
+             the member and the time the credential was authorized); if it is the \
+             vendor's, remove the SSO authorization (Settings > People > the member > SSO \
+             identity, or DELETE /orgs/{org}/credential-authorizations/{credential_id}) \
+             and have the member revoke the token.",
+        ),
+        _ => None,
+    }
+}
+
+/// The live grants that could be `vendor`'s but cannot be attributed to anyone: in a
+/// provider where the vendor has an app, grants the provider lists without naming
+/// their app. An offboarding is not complete while any remains.
+pub fn unattributed_candidates(
+    vendor: &crate::vendor::Vendor,
+    grants: &[GrantRecord],
+) -> Vec<GrantRecord> {
+    let mut out: Vec<GrantRecord> = grants
+        .iter()
+        .filter(|g| {
+            g.vendor.is_none()
+                && vendor.apps.get(&g.provider).is_some_and(|a| !a.is_empty())
+                && unattributed_review(&g.provider, &g.app.id).is_some()
+        })
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| (&a.tenant, &a.id).cmp(&(&b.tenant, &b.id)));
+    out
+}
+
 /// A revocation plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -95,6 +134,9 @@ pub struct Plan {
     pub manual: Vec<GrantRecord>,
     /// Per provider concerned, what a person must still do.
     pub followups: BTreeMap<String, Vec<String>>,
+    /// Live grants that could be the vendor's but name no app
+    /// ([`unattributed_candidates`]): listed for review, never revoked by the plan.
+    pub unattributed: Vec<GrantRecord>,
 }
 
 impl Plan {
@@ -122,7 +164,15 @@ impl Plan {
             actions,
             manual,
             followups,
+            unattributed: Vec::new(),
         }
+    }
+
+    /// The plan with `candidates` listed for review (they change nothing it does, so
+    /// they are not in its hash).
+    pub fn with_unattributed(mut self, candidates: Vec<GrantRecord>) -> Plan {
+        self.unattributed = candidates;
+        self
     }
 
     /// SHA-256 over what the plan will do (grant, action, handle per line), so the
@@ -162,7 +212,40 @@ impl Plan {
             "title": self.title,
             "actions": self.actions.len(),
             "manual": self.manual.len(),
+            "unattributed": self.unattributed.len(),
             "per_tenant": per,
+        })
+    }
+}
+
+/// An approval of a run, as the journal and the audit log record it.
+///
+/// The OS account comes from the kernel and is labelled verified; what the person
+/// said about themselves (`--approver`, `--ticket`) is recorded as claimed, since
+/// nothing checks it. `$USER` is not used: it is whatever the caller set.
+#[derive(Debug, Clone, Copy)]
+pub struct Approval<'a> {
+    /// How it was given: `--yes` or `interactive`.
+    pub how: &'a str,
+    /// Who the approver says they are.
+    pub approver: Option<&'a str>,
+    /// The change ticket they name.
+    pub ticket: Option<&'a str>,
+}
+
+impl Approval<'_> {
+    /// The recorded form (JSON), with each identity labelled verified or claimed.
+    pub fn record(&self) -> serde_json::Value {
+        let os = crate::identity::OsUser::current();
+        serde_json::json!({
+            "how": self.how,
+            "os_user": { "uid": os.uid, "name": os.name, "source": "kernel", "verified": true },
+            "approver": self.approver.map(|name| {
+                serde_json::json!({ "name": name, "source": "--approver", "verified": false })
+            }),
+            "ticket": self.ticket.map(|id| {
+                serde_json::json!({ "id": id, "source": "--ticket", "verified": false })
+            }),
         })
     }
 }
@@ -193,6 +276,10 @@ pub struct RunReport {
     pub run: i64,
     /// Its label.
     pub label: String,
+    /// The approval as recorded: how it was given, the OS account that gave it
+    /// (`verified`: from the kernel) and the approver and ticket the command line
+    /// claimed (`verified: false`).
+    pub approval: Option<serde_json::Value>,
     /// Every action, as journaled and verified.
     pub actions: Vec<ActionRow>,
     /// Tenants whose verification scan was partial.
@@ -203,6 +290,9 @@ pub struct RunReport {
     pub states: BTreeMap<String, u64>,
     /// Manual steps the connectors reported, deduplicated.
     pub manual_steps: Vec<String>,
+    /// Live grants that could be the vendor's and cannot be attributed, as of the
+    /// verification rescan (filled in by the caller, which knows the vendor).
+    pub unattributed: Vec<GrantRecord>,
 }
 
 impl RunReport {
@@ -212,6 +302,12 @@ impl RunReport {
             .iter()
             .filter(|a| a.state != ActionState::Manual)
             .all(|a| a.verified.as_deref() == Some("gone"))
+    }
+
+    /// True when nothing more is known to be left: everything revocable is gone and
+    /// no credential that could be the vendor's is left unattributed.
+    pub fn complete(&self) -> bool {
+        self.all_gone() && self.unattributed.is_empty()
     }
 }
 
@@ -249,17 +345,20 @@ impl Revoker for TenantRig {
     }
 }
 
-/// Executes (or resumes) journaled run `run`, then verifies it by rescanning.
-/// `settle` is waited first when a crash left actions in flight.
+/// Executes (or resumes) the journaled run `lease` holds, then verifies it by
+/// rescanning. `settle` is waited first when a crash left actions in flight. Only the
+/// holder of a run's lease ([`Store::claim_run`]) may execute it, and every action
+/// start checks the lease again, so two processes never send for one run.
 pub async fn execute(
     config: &Config,
     store: &mut Store,
-    run: i64,
+    lease: &RunLease,
     label: &str,
     settle: Option<Duration>,
     progress: &dyn RunProgress,
     scan_progress: &dyn Progress,
 ) -> Result<RunReport, RevokeError> {
+    let run = lease.run();
     let rows = store.run_actions(run)?;
     let tenant_names: BTreeSet<&str> = rows.iter().map(|r| r.grant.tenant.as_str()).collect();
     let tenants: Vec<TenantConfig> = config
@@ -369,6 +468,11 @@ pub async fn execute(
     let scans = verify_scans(&runtime, config, &tenants, scan_progress).await;
     store.record_scan(&scans)?;
     let rows = store.run_actions(run)?;
+    let approval = store
+        .runs()?
+        .into_iter()
+        .find(|r| r.id == run)
+        .and_then(|r| r.approval);
     let mut seen: HashMap<&str, (bool, BTreeSet<&str>)> = HashMap::new();
     for s in &scans {
         seen.insert(
@@ -423,11 +527,13 @@ pub async fn execute(
     Ok(RunReport {
         run,
         label: label.to_owned(),
+        approval,
         actions,
         unverified_tenants,
         verified,
         states,
         manual_steps,
+        unattributed: Vec::new(),
     })
 }
 
@@ -545,6 +651,16 @@ async fn run_action(
                     return Ok(ActionState::Gone);
                 }
                 Ok(true) => {
+                    // Out of attempts, the re-read settles the action (one entry);
+                    // otherwise it is logged as what licenses the next revoke call.
+                    if attempts < max_attempts {
+                        lock().action_probed(
+                            run,
+                            row.seq,
+                            "present",
+                            "re-read after an unanswered attempt: the grant is still there",
+                        )?;
+                    }
                     if attempts >= max_attempts {
                         lock().action_settled(
                             run,
@@ -561,13 +677,20 @@ async fn run_action(
                 }
                 Err(e) => {
                     // The state stays as it was: nothing is known yet.
-                    tracing::warn!(grant = %row.grant.id, error = %crate::error_chain(&e), "re-read failed");
+                    let why = crate::error_chain(&e);
+                    tracing::warn!(grant = %row.grant.id, error = %why, "re-read failed");
+                    lock().action_probed(
+                        run,
+                        row.seq,
+                        "unknown",
+                        &format!("re-read failed: {why}"),
+                    )?;
                     backoff(probes).await;
                     continue;
                 }
             }
         }
-        lock().action_started(run, row.seq)?;
+        lock().action_started(run, row.seq, state)?;
         attempts += 1;
         let outcome = rig.revoke(row).await;
         match outcome {
@@ -786,14 +909,26 @@ mod tests {
         let summary = serde_json::json!({});
         let run = store
             .create_run("vendor:x", "h", &[(g, target)], &summary)
-            .and_then(|run| store.approve_run(run, "--yes").map(|()| run))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let approval = Approval {
+            how: "--yes",
+            approver: None,
+            ticket: None,
+        };
+        let _lease = store
+            .claim_run(run, Duration::from_secs(60), Some(&approval.record()))
             .unwrap_or_else(|e| panic!("{e}"));
         if crashed {
             store
-                .action_started(run, 1)
+                .action_started(run, 1, ActionState::Pending)
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         let rows = store.run_actions(run).unwrap_or_else(|e| panic!("{e}"));
+        let probes = rig
+            .probes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         let journal = Mutex::new(&mut store);
         let state = run_action(rig, &journal, run, &rows[0], 3, Duration::ZERO)
             .await
@@ -804,6 +939,14 @@ mod tests {
             "the journal says what run_action says"
         );
         assert!(rig.used_up(), "a scripted call was never made");
+        // Every re-read is in the audit log, whatever it found.
+        let logged = store
+            .audit_entries()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .filter(|e| e.kind == "revocation.probe")
+            .count();
+        assert_eq!(logged, probes, "one audit entry per re-read");
         (state, rows[0].attempts)
     }
 

@@ -13,7 +13,7 @@ use super::{Bar, EXIT_FINDINGS, EXIT_OK, Logged, open_existing_store};
 use crate::config::Config;
 use crate::model::GrantRecord;
 use crate::plural;
-use crate::revoke::{Plan, RunProgress, RunReport};
+use crate::revoke::{Approval, Plan, RunProgress, RunReport};
 use crate::scan::Progress;
 use crate::store::{ActionRow, ActionState, Store};
 use crate::vendor::{Registry, Status};
@@ -115,9 +115,38 @@ pub(super) struct RunArgs {
     /// Continue the interrupted run (with `--execute`: or start one if none is).
     #[arg(long)]
     resume: bool,
+    /// Who approves, as recorded with the approval (labelled claimed: the OS account
+    /// is recorded too, from the kernel).
+    #[arg(long, value_name = "NAME", value_parser = claimed_text)]
+    approver: Option<String>,
+    /// The change or offboarding ticket this run is for (recorded as claimed).
+    #[arg(long, value_name = "ID", value_parser = claimed_text)]
+    ticket: Option<String>,
     /// Print JSON (the plan, or the run's report).
     #[arg(long)]
     json: bool,
+}
+
+/// A value the operator claims (`--approver`, `--ticket`): one line of at most 200
+/// printable characters, since it is shown wherever the run is.
+fn claimed_text(s: &str) -> std::result::Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().count() > 200 {
+        return Err("must be at most 200 characters".into());
+    }
+    if s.chars().any(|c| c.is_control() || bidi_control(c)) {
+        return Err("must not contain control or bidirectional formatting characters".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// Characters that reorder the text around them on a terminal (U+061C, U+200E/F,
+/// U+202A–U+202E, U+2066–U+2069).
+fn bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `grantscope offboard`.
@@ -442,6 +471,8 @@ pub(super) async fn offboard(db: Option<PathBuf>, args: OffboardArgs) -> Result<
         .into_iter()
         .filter(|g| g.vendor.as_deref() == Some(vendor.name.as_str()))
         .collect();
+    let candidates =
+        crate::revoke::unattributed_candidates(&vendor, &mapped_grants(&store, &registry)?);
     let title = format!("Offboard {} ({})", vendor.name, vendor.id);
     let hint = format!(
         "grantscope offboard {} --config {}",
@@ -455,7 +486,15 @@ pub(super) async fn offboard(db: Option<PathBuf>, args: OffboardArgs) -> Result<
         &title,
         &hint,
         grants,
+        candidates,
         &args.run,
+        &|store| {
+            // As of the verification rescan, which the run recorded.
+            Ok(crate::revoke::unattributed_candidates(
+                &vendor,
+                &mapped_grants(store, &registry)?,
+            ))
+        },
         &|| {
             // Executing marks the vendor as being offboarded, so scoring and findings see it
             // even if the run is interrupted.
@@ -470,7 +509,7 @@ pub(super) async fn offboard(db: Option<PathBuf>, args: OffboardArgs) -> Result<
     .await?;
     match report {
         None => Ok(EXIT_OK),
-        Some(r) if r.all_gone() => {
+        Some(r) if r.complete() => {
             let mut registry = load_registry(Some(&config), None)?;
             set_status(&mut registry, &vendor.id, Status::Offboarded)?;
             eprintln!("{} is now marked offboarded in the registry.", vendor.name);
@@ -532,7 +571,9 @@ pub(super) async fn enforce(db: Option<PathBuf>, args: RunArgs) -> Result<u8> {
         "Enforce policies",
         &hint,
         revoke.into_iter().map(|s| s.grant).collect(),
+        Vec::new(),
         &args,
+        &|_| Ok(Vec::new()),
         &|| Ok(()),
     )
     .await?;
@@ -542,8 +583,10 @@ pub(super) async fn enforce(db: Option<PathBuf>, args: RunArgs) -> Result<u8> {
     })
 }
 
-/// Plans, and with `--execute` approves, executes and verifies, a run of `grants`.
-/// Returns the run's report when anything was executed.
+/// Plans, and with `--execute` approves, executes and verifies, a run of `grants`;
+/// `unattributed` are listed with the plan for review, and `unattributed_after`
+/// finds them again once the run is verified. Returns the run's report when
+/// anything was executed.
 #[allow(clippy::too_many_arguments)]
 async fn run(
     config: &Config,
@@ -552,37 +595,54 @@ async fn run(
     title: &str,
     hint: &str,
     grants: Vec<GrantRecord>,
+    unattributed: Vec<GrantRecord>,
     args: &RunArgs,
+    unattributed_after: &dyn Fn(&Store) -> Result<Vec<GrantRecord>>,
     before_execute: &dyn Fn() -> Result<()>,
 ) -> Result<Option<RunReport>> {
     let unfinished = store.unfinished_run(label)?;
     let mut out = std::io::stdout().lock();
-    let (run_id, resumed) = match (unfinished, args.resume, args.execute) {
+    let lease_for = config.offboard.lease;
+    let (lease, resumed) = match (unfinished, args.resume, args.execute) {
         (Some(r), true, _) => {
+            // The claim refuses while another live process executes the run.
+            let lease = store.claim_run(r.id, lease_for, None)?;
             eprintln!(
                 "Resuming run {} ({label}), approved {} by {}.",
                 r.id,
                 r.approved_at.as_deref().unwrap_or("?"),
                 r.approved_by.as_deref().unwrap_or("?")
             );
-            (r.id, true)
+            (lease, true)
         }
         (None, true, false) => {
             bail!("no interrupted run for {label} to resume; run `{hint} --execute` to start one")
         }
-        (Some(r), false, true) => bail!(
-            "run {} for {label} was interrupted; continue it with `{hint} --resume` \
-             (a new run could revoke what it already revoked)",
-            r.id
-        ),
-        (interrupted, _, execute) => {
-            if let Some(r) = interrupted {
-                eprintln!(
-                    "note: run {} for {label} was interrupted; `{hint} --resume` continues it",
-                    r.id
-                );
+        (Some(r), false, true) => match &r.owner {
+            Some(o) if o.live => bail!(
+                "run {} for {label} is being executed by {o}; wait for it to finish \
+                 (a second process would revoke the same grants again)",
+                r.id
+            ),
+            _ => bail!(
+                "run {} for {label} was interrupted; continue it with `{hint} --resume` \
+                 (a new run could revoke what it already revoked)",
+                r.id
+            ),
+        },
+        (unfinished, _, execute) => {
+            if let Some(r) = unfinished {
+                match &r.owner {
+                    Some(o) if o.live => {
+                        eprintln!("note: run {} for {label} is being executed by {o}", r.id);
+                    }
+                    _ => eprintln!(
+                        "note: run {} for {label} was interrupted; `{hint} --resume` continues it",
+                        r.id
+                    ),
+                }
             }
-            let plan = Plan::new(label, title, grants);
+            let plan = Plan::new(label, title, grants).with_unattributed(unattributed);
             print_plan(&mut out, &plan, args.json, !execute, hint)?;
             if !args.json {
                 print_freshness(store, &plan)?;
@@ -596,8 +656,16 @@ async fn run(
                 return Ok(None);
             }
             let how = confirm(&plan, args.yes)?;
-            store.approve_run(run_id, how)?;
-            (run_id, false)
+            let approval = Approval {
+                how,
+                approver: args.approver.as_deref(),
+                ticket: args.ticket.as_deref(),
+            };
+            // Approval and claim are one transaction: a process that started at the
+            // same moment either sees this run owned and refuses, or owns its own run
+            // first and this claim refuses.
+            let lease = store.claim_run(run_id, lease_for, Some(&approval.record()))?;
+            (lease, false)
         }
     };
     before_execute()?;
@@ -616,7 +684,7 @@ async fn run(
     let report = crate::revoke::execute(
         config,
         store,
-        run_id,
+        &lease,
         label,
         settle,
         bar.as_ref(),
@@ -625,6 +693,8 @@ async fn run(
     .await?;
     drop(bar);
     drop(scan_progress);
+    let mut report = report;
+    report.unattributed = unattributed_after(store)?;
     print_report(&mut out, &report, args.json)?;
     Ok(Some(report))
 }
@@ -706,6 +776,7 @@ fn print_plan(
                     "plan": {
                         "label": plan.label, "title": plan.title, "hash": plan.hash(),
                         "actions": actions, "manual": manual, "followups": plan.followups,
+                        "unattributed": unattributed_json(&plan.unattributed),
                     }
                 }),
             )?;
@@ -772,6 +843,7 @@ fn print_plan(
             writeln!(w, "    {}  {}", g.id, g.notes.join(" "))?;
         }
     }
+    print_unattributed(w, &plan.unattributed)?;
     let followups: Vec<(&String, &String)> = plan
         .followups
         .iter()
@@ -789,6 +861,60 @@ fn print_plan(
             "\nTo revoke: `{hint} --execute` (plan {}).",
             &plan.hash()[..12]
         )?;
+    }
+    Ok(())
+}
+
+/// Candidates for review, as JSON: what identifies each, and how to review it.
+fn unattributed_json(grants: &[GrantRecord]) -> Vec<serde_json::Value> {
+    grants
+        .iter()
+        .map(|g| {
+            serde_json::json!({
+                "grant": g.id, "provider": g.provider, "tenant": g.tenant,
+                "app": {"id": g.app.id, "name": g.app.name},
+                "principal": {"kind": g.principal.kind.name(), "id": g.principal.id},
+                "kind": g.kind.name(), "scopes": g.scopes,
+                "review": crate::revoke::unattributed_review(&g.provider, &g.app.id),
+            })
+        })
+        .collect()
+}
+
+/// Lists, per tenant, the live credentials that could be the vendor's but name no app,
+/// with how to review each provider's.
+fn print_unattributed(w: &mut dyn Write, grants: &[GrantRecord]) -> Result<()> {
+    if grants.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "\n  Could be the vendor's, but the provider does not say whose ({}; not revoked):",
+        plural(grants.len(), "credential", "credentials")
+    )?;
+    let mut tenant = "";
+    let mut reviews: Vec<(&str, &str)> = Vec::new();
+    for g in grants {
+        if g.tenant != tenant {
+            tenant = &g.tenant;
+            writeln!(w, "  {} / {}", g.provider, g.tenant)?;
+        }
+        writeln!(
+            w,
+            "    review  {:<58} {} {:<24} {}",
+            g.id,
+            g.principal.kind.name(),
+            clip(&g.principal.id, 24),
+            clip(&g.app.name, 48)
+        )?;
+        if let Some(how) = crate::revoke::unattributed_review(&g.provider, &g.app.id)
+            && !reviews.contains(&(g.provider.as_str(), how))
+        {
+            reviews.push((g.provider.as_str(), how));
+        }
+    }
+    for (provider, how) in reviews {
+        writeln!(w, "  How to review ({provider}): {how}")?;
     }
     Ok(())
 }
@@ -812,6 +938,9 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
         n(&r.states, "failed"),
         n(&r.states, "ambiguous") + n(&r.states, "in_flight") + n(&r.states, "pending"),
     )?;
+    if let Some(a) = &r.approval {
+        writeln!(out, "Approved {}.", approval_line(a))?;
+    }
     writeln!(
         out,
         "Verified by rescanning: {} gone, {} still present, {} unverified.",
@@ -845,8 +974,26 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
             writeln!(out, "  - {s}")?;
         }
     }
-    if r.all_gone() {
+    print_unattributed(out, &r.unattributed)?;
+    if r.complete() {
         writeln!(out, "Every grant revocable through an API is gone.")?;
+    } else if r.all_gone() {
+        writeln!(
+            out,
+            "Not complete: every grant revocable through an API is gone, but {} that could \
+             be the vendor's cannot be attributed and {} live; review {} (listed above).",
+            plural(r.unattributed.len(), "credential", "credentials"),
+            if r.unattributed.len() == 1 {
+                "is"
+            } else {
+                "are"
+            },
+            if r.unattributed.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        )?;
     } else {
         writeln!(
             out,
@@ -854,6 +1001,25 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Who approved, in words: the OS account (verified), then what was claimed.
+fn approval_line(a: &serde_json::Value) -> String {
+    let os = &a["os_user"];
+    let mut line = match os["name"].as_str() {
+        Some(name) => format!("by OS account {name} (uid {}, verified)", os["uid"]),
+        None => format!("by OS uid {} (no account name, verified)", os["uid"]),
+    };
+    if let Some(how) = a["how"].as_str() {
+        line.push_str(&format!(" with {how}"));
+    }
+    if let Some(name) = a["approver"]["name"].as_str() {
+        line.push_str(&format!("; approver {name} (claimed)"));
+    }
+    if let Some(id) = a["ticket"]["id"].as_str() {
+        line.push_str(&format!("; ticket {id} (claimed)"));
+    }
+    line
 }
 
 /// A progress bar over a run's actions.

@@ -10,7 +10,8 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Store, StoreError, append_audit_in};
+use super::lease::{OWNER_COLUMNS, now_ms, owner_from};
+use super::{RunOwner, Store, StoreError, append_audit_in};
 use crate::model::{GrantRecord, RevocationTarget};
 use crate::scan::now_rfc3339;
 
@@ -95,10 +96,15 @@ pub struct RunRow {
     pub plan_hash: String,
     /// When it was approved, if it was.
     pub approved_at: Option<String>,
-    /// Who approved it.
+    /// Who approved it: the OS account (`user:NAME` or `uid:N`).
     pub approved_by: Option<String>,
+    /// The approval as recorded: how it was given, the OS account (verified) and the
+    /// approver and ticket the command line claimed.
+    pub approval: Option<serde_json::Value>,
     /// When verification finished, if it did.
     pub finished_at: Option<String>,
+    /// The process that executes (or last executed) it.
+    pub owner: Option<RunOwner>,
 }
 
 /// A journaled action.
@@ -122,14 +128,24 @@ pub struct ActionRow {
     pub verified: Option<String>,
 }
 
-/// The newest earlier action on a grant that may have sent something. Asked once per
-/// grant of every new plan, so it must be an index lookup (`revocation_actions_grant`),
-/// never a scan of the whole journal.
-const PRIOR_ATTEMPT: &str = "SELECT run_id, state FROM revocation_actions WHERE grant_id = ?1 \
-     AND state NOT IN ('pending', 'manual') ORDER BY run_id DESC LIMIT 1";
+/// The newest action of another run (not `?2`) on grant `?1` that may have sent
+/// something. Asked once per grant of every new plan (and again when it is approved),
+/// so it must be an index lookup (`revocation_actions_grant`), never a scan of the
+/// whole journal.
+pub(super) const PRIOR_ATTEMPT: &str = "SELECT run_id, state FROM revocation_actions \
+     WHERE grant_id = ?1 AND run_id <> ?2 AND state NOT IN ('pending', 'manual') \
+     ORDER BY run_id DESC LIMIT 1";
+
+/// The run columns [`run_row`] reads, in its order.
+fn run_columns() -> String {
+    format!(
+        "id, label, created_at, plan_hash, approved_at, approved_by, approval, finished_at, \
+         {OWNER_COLUMNS}"
+    )
+}
 
 impl Store {
-    fn with_tx<T>(
+    pub(super) fn with_tx<T>(
         &mut self,
         f: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
@@ -176,7 +192,7 @@ impl Store {
                 // sent a revocation for (whatever that run's journal says) starts out
                 // needing a re-read, never as untouched.
                 let prior: Option<(i64, String)> = earlier
-                    .query_row([&g.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row(params![g.id, run], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()?;
                 let (state, detail) = match prior {
                     Some((run, state)) => (
@@ -210,45 +226,76 @@ impl Store {
         })
     }
 
-    /// Records the approval of a run; `how` says how it was given (`--yes`,
-    /// `interactive`).
-    pub fn approve_run(&mut self, run: i64, how: &str) -> Result<(), StoreError> {
-        self.with_tx(|tx, actor| {
-            let now = now_rfc3339();
-            tx.execute(
-                "UPDATE revocation_runs SET approved_at = ?2, approved_by = ?3 WHERE id = ?1",
-                params![run, now, actor],
-            )?;
-            let hash: String = tx.query_row(
-                "SELECT plan_hash FROM revocation_runs WHERE id = ?1",
-                [run],
-                |r| r.get(0),
-            )?;
-            append_audit_in(
-                tx,
-                "revocation.approval",
-                actor,
-                &serde_json::json!({ "run": run, "plan_hash": hash, "how": how }),
-            )?;
-            Ok(())
-        })
-    }
-
     /// Journals that action `seq` is about to be sent (state `in_flight`, one more
-    /// attempt), before the request leaves.
-    pub fn action_started(&mut self, run: i64, seq: i64) -> Result<(), StoreError> {
-        self.with_tx(|tx, actor| {
-            let (grant, attempts): (String, i64) = tx.query_row(
-                "UPDATE revocation_actions SET state = 'in_flight', attempts = attempts + 1, \
-                 updated_at = ?3 WHERE run_id = ?1 AND seq = ?2 RETURNING grant_id, attempts",
-                params![run, seq, now_rfc3339()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+    /// attempt), before the request leaves. A compare-and-set: it changes the action
+    /// only while it is still `expected` and this store handle holds the run's lease
+    /// ([`Store::claim_run`]); otherwise nothing is written and the answer is
+    /// [`StoreError::Superseded`], and the caller must not send.
+    pub fn action_started(
+        &mut self,
+        run: i64,
+        seq: i64,
+        expected: ActionState,
+    ) -> Result<(), StoreError> {
+        let token = self.owner_token.clone();
+        let started = self.with_tx(|tx, actor| {
+            let row: Option<(String, i64)> = tx
+                .query_row(
+                    "UPDATE revocation_actions SET state = 'in_flight', attempts = attempts + 1, \
+                     updated_at = ?3 WHERE run_id = ?1 AND seq = ?2 AND state = ?4 AND EXISTS \
+                     (SELECT 1 FROM revocation_runs WHERE id = ?1 AND owner_token = ?5 \
+                      AND lease_until > ?6 AND finished_at IS NULL) \
+                     RETURNING grant_id, attempts",
+                    params![run, seq, now_rfc3339(), expected.name(), token, now_ms()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((grant, attempts)) = row else {
+                return why_not(tx, run, seq, &token, Some(expected)).map(Err);
+            };
             append_audit_in(
                 tx,
                 "revocation.action",
                 actor,
                 &serde_json::json!({ "run": run, "seq": seq, "grant": grant, "attempt": attempts }),
+            )?;
+            Ok(Ok(()))
+        })?;
+        started.map_err(|reason| self.superseded(run, seq, reason))
+    }
+
+    fn superseded(&self, run: i64, seq: i64, reason: String) -> StoreError {
+        StoreError::Superseded {
+            path: self.path.clone(),
+            run,
+            seq,
+            reason,
+        }
+    }
+
+    /// Logs a re-read whose answer changes nothing in the journal (the target is still
+    /// there, or the re-read failed): every re-read is in the audit log, whatever it
+    /// found, since a `present` is what licenses the next revoke call.
+    pub fn action_probed(
+        &mut self,
+        run: i64,
+        seq: i64,
+        found: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.with_tx(|tx, actor| {
+            let grant: String = tx.query_row(
+                "SELECT grant_id FROM revocation_actions WHERE run_id = ?1 AND seq = ?2",
+                params![run, seq],
+                |r| r.get(0),
+            )?;
+            append_audit_in(
+                tx,
+                "revocation.probe",
+                actor,
+                &serde_json::json!({
+                    "run": run, "seq": seq, "grant": grant, "found": found, "detail": detail,
+                }),
             )?;
             Ok(())
         })
@@ -266,24 +313,47 @@ impl Store {
         manual_steps: &[String],
         event: &str,
     ) -> Result<(), StoreError> {
-        self.with_tx(|tx, actor| {
+        let token = self.owner_token.clone();
+        let settled = self.with_tx(|tx, actor| {
             let steps = serde_json::to_string(manual_steps).unwrap_or_else(|_| "[]".into());
-            let grant: String = tx.query_row(
-                "UPDATE revocation_actions SET state = ?3, detail = ?4, manual_steps = ?5, \
-                 updated_at = ?6 WHERE run_id = ?1 AND seq = ?2 RETURNING grant_id",
-                params![run, seq, state.name(), detail, steps, now_rfc3339()],
-                |r| r.get(0),
-            )?;
+            // The answer is journaled while the run is still ours, even a little past
+            // the lease: what the provider said is the truth about this action.
+            let grant: Option<String> = tx
+                .query_row(
+                    "UPDATE revocation_actions SET state = ?3, detail = ?4, manual_steps = ?5, \
+                     updated_at = ?6 WHERE run_id = ?1 AND seq = ?2 AND EXISTS \
+                     (SELECT 1 FROM revocation_runs WHERE id = ?1 AND owner_token = ?7 \
+                      AND finished_at IS NULL) RETURNING grant_id",
+                    params![run, seq, state.name(), detail, steps, now_rfc3339(), token],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let superseded = grant.is_none();
+            // Taken over meanwhile: the journal is the new owner's now, but the answer
+            // this process got still goes into the audit log.
+            let grant = match grant {
+                Some(g) => g,
+                None => tx.query_row(
+                    "SELECT grant_id FROM revocation_actions WHERE run_id = ?1 AND seq = ?2",
+                    params![run, seq],
+                    |r| r.get(0),
+                )?,
+            };
             append_audit_in(
                 tx,
                 event,
                 actor,
                 &serde_json::json!({
                     "run": run, "seq": seq, "grant": grant, "state": state.name(), "detail": detail,
+                    "superseded": superseded,
                 }),
             )?;
-            Ok(())
-        })
+            if superseded {
+                return why_not(tx, run, seq, &token, None).map(Err);
+            }
+            Ok(Ok(()))
+        })?;
+        settled.map_err(|reason| self.superseded(run, seq, reason))
     }
 
     /// Records the verification of a run: each action's `gone`/`present`/`unverified`,
@@ -294,7 +364,17 @@ impl Store {
         verified: &[(i64, &str)],
         summary: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        self.with_tx(|tx, actor| {
+        let token = self.owner_token.clone();
+        let finished = self.with_tx(|tx, actor| {
+            let ours: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM revocation_runs WHERE id = ?1 AND owner_token = ?2 \
+                 AND finished_at IS NULL)",
+                params![run, token],
+                |r| r.get(0),
+            )?;
+            if !ours {
+                return why_not(tx, run, 0, &token, None).map(Err);
+            }
             let mut update = tx.prepare(
                 "UPDATE revocation_actions SET verified = ?3 WHERE run_id = ?1 AND seq = ?2",
             )?;
@@ -308,17 +388,20 @@ impl Store {
             let mut data = summary.clone();
             data["run"] = run.into();
             append_audit_in(tx, "revocation.verification", actor, &data)?;
-            Ok(())
-        })
+            Ok(Ok(()))
+        })?;
+        finished.map_err(|reason| self.superseded(run, 0, reason))
     }
 
     /// The newest approved run with this label that has not finished verification.
     pub fn unfinished_run(&self, label: &str) -> Result<Option<RunRow>, StoreError> {
         self.conn
             .query_row(
-                "SELECT id, label, created_at, plan_hash, approved_at, approved_by, finished_at \
-                 FROM revocation_runs WHERE label = ?1 AND approved_at IS NOT NULL \
-                 AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
+                &format!(
+                    "SELECT {} FROM revocation_runs WHERE label = ?1 AND approved_at IS NOT NULL \
+                     AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
+                    run_columns()
+                ),
                 [label],
                 run_row,
             )
@@ -330,10 +413,10 @@ impl Store {
     pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, label, created_at, plan_hash, approved_at, approved_by, finished_at \
-                 FROM revocation_runs ORDER BY id DESC",
-            )
+            .prepare(&format!(
+                "SELECT {} FROM revocation_runs ORDER BY id DESC",
+                run_columns()
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], run_row).map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
@@ -388,6 +471,7 @@ impl Store {
 }
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    let approval: Option<String> = r.get(6)?;
     Ok(RunRow {
         id: r.get(0)?,
         label: r.get(1)?,
@@ -395,7 +479,60 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         plan_hash: r.get(3)?,
         approved_at: r.get(4)?,
         approved_by: r.get(5)?,
-        finished_at: r.get(6)?,
+        approval: approval.and_then(|a| serde_json::from_str(&a).ok()),
+        finished_at: r.get(7)?,
+        owner: owner_from(r, 8, &crate::identity::hostname())?,
+    })
+}
+
+/// Why a compare-and-set on action `seq` of `run` changed nothing, in words.
+fn why_not(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    seq: i64,
+    token: &str,
+    expected: Option<ActionState>,
+) -> rusqlite::Result<String> {
+    let host = crate::identity::hostname();
+    let (finished, owner_token, owner, lease_until): (
+        bool,
+        Option<String>,
+        Option<RunOwner>,
+        Option<i64>,
+    ) = tx.query_row(
+        &format!(
+            "SELECT finished_at IS NOT NULL, owner_token, {OWNER_COLUMNS}, lease_until \
+                 FROM revocation_runs WHERE id = ?1"
+        ),
+        [run],
+        |r| Ok((r.get(0)?, r.get(1)?, owner_from(r, 2, &host)?, r.get(6)?)),
+    )?;
+    if finished {
+        return Ok("the run has finished".into());
+    }
+    if owner_token.as_deref() != Some(token) {
+        return Ok(match owner {
+            Some(o) => format!("the run was taken over by {o}"),
+            None => "the run was never claimed by this process".into(),
+        });
+    }
+    if lease_until.unwrap_or(0) <= now_ms() {
+        return Ok("this process's lease on the run lapsed (it was not renewed in time)".into());
+    }
+    let state: Option<String> = tx
+        .query_row(
+            "SELECT state FROM revocation_actions WHERE run_id = ?1 AND seq = ?2",
+            params![run, seq],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match (state, expected) {
+        (Some(s), Some(e)) => format!(
+            "the action is `{s}`, not `{}` as this process last saw it",
+            e.name()
+        ),
+        (Some(s), None) => format!("the action is `{s}`"),
+        (None, _) => "there is no such action".into(),
     })
 }
 
@@ -424,7 +561,7 @@ mod tests {
             .prepare(&format!("EXPLAIN QUERY PLAN {PRIOR_ATTEMPT}"))
             .unwrap_or_else(|e| panic!("{e}"));
         let steps: Vec<String> = plan
-            .query_map(["p/t/1"], |r| r.get::<_, String>(3))
+            .query_map(params!["p/t/1", 7], |r| r.get::<_, String>(3))
             .unwrap_or_else(|e| panic!("{e}"))
             .collect::<Result<_, _>>()
             .unwrap_or_else(|e| panic!("{e}"));
@@ -437,6 +574,8 @@ mod tests {
         assert!(!steps.iter().any(|s| s.starts_with("SCAN")), "{steps:?}");
     }
 
+    use std::time::Duration;
+
     #[test]
     fn a_grant_an_earlier_run_tried_starts_out_needing_a_re_read() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -446,13 +585,14 @@ mod tests {
         let first = store
             .create_run("vendor:x", "h", &actions, &summary)
             .unwrap_or_else(|e| panic!("{e}"));
-        store
-            .approve_run(first, "--yes")
+        let lease = store
+            .claim_run(first, Duration::from_secs(60), Some(&serde_json::json!({})))
             .unwrap_or_else(|e| panic!("{e}"));
         // The first action was sent (a crash followed); the second never was.
         store
-            .action_started(first, 1)
+            .action_started(first, 1, ActionState::Pending)
             .unwrap_or_else(|e| panic!("{e}"));
+        drop(lease);
         // A plan-only run in between must not hide what the first run did.
         store
             .create_run("vendor:x", "h", &actions, &summary)

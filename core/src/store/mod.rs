@@ -12,14 +12,16 @@
 //!   and triggers refuse `UPDATE` and `DELETE`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 mod journal;
+mod lease;
 
 pub use journal::{ActionRow, ActionState, RunRow};
+pub use lease::{RunLease, RunOwner};
 
 use crate::audit::{AuditEntry, GENESIS, entry_hash};
 use crate::model::GrantRecord;
@@ -73,6 +75,52 @@ pub enum StoreError {
         /// Database file.
         path: String,
         /// Parser message.
+        reason: String,
+    },
+    /// Another live process executes the run (or one sharing a grant with it).
+    #[error(
+        "run {run} is being executed by {owner}; wait for it to finish (a second process would revoke the same grants again)"
+    )]
+    RunOwned {
+        /// Database file.
+        path: String,
+        /// The run that is owned.
+        run: i64,
+        /// Its owner.
+        owner: RunOwner,
+    },
+    /// An interrupted run with the same label shares grants with a new one.
+    #[error(
+        "run {run} with the same grants was interrupted; resume it with `--resume` instead of starting another"
+    )]
+    RunInterrupted {
+        /// Database file.
+        path: String,
+        /// The interrupted run.
+        run: i64,
+    },
+    /// The run cannot be claimed as it stands.
+    #[error("run {run} cannot be executed: {reason}")]
+    RunState {
+        /// Database file.
+        path: String,
+        /// The run.
+        run: i64,
+        /// Why not.
+        reason: String,
+    },
+    /// A journal write found the action or the run no longer this process's: another
+    /// process took the run over after this one's lease lapsed, so nothing more may be
+    /// sent from here.
+    #[error("run {run}, action {seq}: {reason}; nothing more is sent from this process")]
+    Superseded {
+        /// Database file.
+        path: String,
+        /// The run.
+        run: i64,
+        /// The action.
+        seq: i64,
+        /// What was found.
         reason: String,
     },
     /// The directory for the database could not be created.
@@ -179,13 +227,29 @@ CREATE TABLE revocation_actions (
     r#"
 CREATE INDEX revocation_actions_grant ON revocation_actions(grant_id, run_id);
 "#,
+    // A run is executed by one process at a time (store/lease.rs): its owner, and how
+    // long the owner holds it without renewing (Unix milliseconds). `approval` is the
+    // approval as recorded: the OS account (verified) and what the approver claimed.
+    r#"
+ALTER TABLE revocation_runs ADD COLUMN owner_token TEXT;
+ALTER TABLE revocation_runs ADD COLUMN owner_pid INTEGER;
+ALTER TABLE revocation_runs ADD COLUMN owner_host TEXT;
+ALTER TABLE revocation_runs ADD COLUMN owner_since TEXT;
+ALTER TABLE revocation_runs ADD COLUMN lease_until INTEGER;
+ALTER TABLE revocation_runs ADD COLUMN approval TEXT;
+"#,
 ];
 
 /// The inventory.
 pub struct Store {
     conn: Connection,
     path: String,
+    /// The database file, for connections of its own (the run lease's renewer).
+    file: PathBuf,
     actor: String,
+    /// Names this store handle as a run's owner: random, so two handles (or two
+    /// processes that happen to share a pid) never mistake each other's runs.
+    owner_token: String,
 }
 
 /// One recorded scan.
@@ -263,7 +327,9 @@ impl Store {
         let mut store = Store {
             conn,
             path: name,
-            actor: local_actor(),
+            file: path.to_path_buf(),
+            actor: crate::identity::OsUser::current().actor(),
+            owner_token: hex::encode(rand::random::<[u8; 16]>()),
         };
         store.migrate()?;
         Ok(store)
@@ -334,7 +400,13 @@ impl Store {
         let failures: usize = scans.iter().map(|s| s.failures.len()).sum();
         let complete = scans.iter().all(|s| s.complete);
 
-        let tx = self.conn.transaction().map_err(wrap)?;
+        // Immediate: a deferred transaction that turns into a write while another
+        // process writes (two runs verifying at once) fails at once with SQLITE_BUSY
+        // instead of waiting its turn.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(wrap)?;
         tx.execute(
             "INSERT INTO scans (started_at, finished_at, complete, grants, failures) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![started, now, complete, grants as i64, failures as i64],
@@ -676,13 +748,4 @@ fn append_audit_in(
         prev_hash,
         hash,
     })
-}
-
-/// Who this process acts for in the audit log: `user:NAME` from the environment.
-fn local_actor() -> String {
-    let name = ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned());
-    format!("user:{name}")
 }
