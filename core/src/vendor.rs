@@ -14,8 +14,8 @@
 //! purpose = "Team chat bridge"
 //! status = "active"                     # active | review | offboarding | offboarded
 //! contract_end = "2026-12-31"
-//! [vendor.apps]                         # per provider: app ids, client ids or slugs
-//! github = ["210466", "driftwood-chat"]
+//! [vendor.apps]                         # per provider: app ids, or `slug:` / `client_id:` /
+//! github = ["210466", "slug:driftwood-chat"]   # `app_id:` / `name:` and an exact value
 //! google-workspace = ["1234-abc.apps.googleusercontent.com"]
 //! [vendor.allowed_scopes]               # per provider; wider grants are findings
 //! github = ["contents:read", "metadata:read"]
@@ -25,6 +25,15 @@
 //! re-maps every grant at once, with no rescan. An app belongs to at most one vendor;
 //! a registry that claims an app twice is refused, because offboarding one vendor must
 //! never touch another's grants.
+//!
+//! Keys are exact and namespaced. A bare key matches only the provider's app id (the
+//! record's `app.id`); any other attribute only with its prefix: `slug:` and
+//! `client_id:` and `app_id:` match the app attribute of that name, `name:` the app's
+//! display name. Nothing is case-folded. A vendor-chosen string (a slug, a name) can
+//! therefore never stand in for another vendor's app id: a foreign app whose slug equals
+//! a vendor's app id used to map to that vendor, inherit its trust, and join its
+//! offboarding plan. An app that keys of two vendors both match is refused when grants
+//! are mapped ([`Registry::map`]), naming both.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -34,9 +43,93 @@ use serde::{Deserialize, Serialize};
 use crate::model::GrantRecord;
 use crate::score::{VendorFacts, VendorStatus, Vendors};
 
-/// Attributes whose values also identify an app (a GitHub App's slug, an OAuth
-/// client id), so the registry can name an app the way its owners know it.
-const APP_KEY_ATTRIBUTES: &[&str] = &["slug", "client_id", "app_id", "client_name"];
+/// Prefixes of registry keys that name an app by an attribute rather than its id,
+/// each with the app attribute it matches (`name` is the display name, not an
+/// attribute). Which ones a provider's records carry: README, "Vendor registry".
+const KEY_PREFIXES: &[&str] = &["slug", "client_id", "app_id", "name"];
+
+/// The first-party providers; a registry key for a provider a letter or two away from
+/// one of them is a typo, refused with the right name.
+const FIRST_PARTY_PROVIDERS: &[&str] = &[
+    "github",
+    "google-workspace",
+    "microsoft-entra",
+    "slack",
+    "okta",
+    "salesforce",
+];
+
+/// How a registry key names an app: `(attribute, value)`, with `id` for a bare key.
+fn parse_key(key: &str) -> Result<(&'static str, &str), String> {
+    let (attr, value) = match key.split_once(':') {
+        Some((prefix, value))
+            if !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+        {
+            let attr = KEY_PREFIXES.iter().find(|p| **p == prefix).ok_or_else(|| {
+                format!(
+                    "app key `{key}`: `{prefix}:` is not a key prefix; use a bare app id, \
+                         or one of {}",
+                    KEY_PREFIXES
+                        .iter()
+                        .map(|p| format!("`{p}:`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            (*attr, value)
+        }
+        _ => ("id", key),
+    };
+    if value.trim().is_empty() || value.trim() != value {
+        return Err(format!(
+            "app key `{key}`: the value must not be empty or have surrounding spaces"
+        ));
+    }
+    Ok((attr, value))
+}
+
+/// Whether `provider` may appear in a registry: a first-party id, or a third-party one
+/// that is not a near-miss of a first-party id (`gihub`).
+fn check_provider(provider: &str) -> Result<(), String> {
+    if FIRST_PARTY_PROVIDERS.contains(&provider) {
+        return Ok(());
+    }
+    if let Some(near) = FIRST_PARTY_PROVIDERS
+        .iter()
+        .find(|p| edit_distance(p, provider) <= 2)
+    {
+        return Err(format!(
+            "unknown provider `{provider}`: did you mean `{near}`? (first-party providers: {})",
+            FIRST_PARTY_PROVIDERS.join(", ")
+        ));
+    }
+    if provider.is_empty()
+        || !provider
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(format!(
+            "provider `{provider}` must be a connector's provider id (a-z, 0-9, -)"
+        ));
+    }
+    Ok(())
+}
+
+/// Levenshtein distance, for typo suggestions over short ids.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
 
 /// Attributes that may carry the vendor's web domain (homepage, publisher domain).
 const DOMAIN_ATTRIBUTES: &[&str] = &[
@@ -73,6 +166,31 @@ pub enum RegistryError {
         /// What is wrong.
         message: String,
     },
+    /// Keys of two vendors match one app: which vendor's grants it holds is unknown,
+    /// so nothing may be decided (or revoked) on it.
+    #[error(
+        "{} app `{}` is matched by vendor `{}` (key `{}`) and by vendor `{}` (key `{}`): an \
+         app belongs to one vendor; fix the registry",
+        .0.provider, .0.app, .0.first, .0.first_key, .0.second, .0.second_key
+    )]
+    Ambiguous(Box<AmbiguousApp>),
+}
+
+/// An app that keys of two vendors both match.
+#[derive(Debug)]
+pub struct AmbiguousApp {
+    /// The provider.
+    pub provider: String,
+    /// The app id.
+    pub app: String,
+    /// One vendor's id.
+    pub first: String,
+    /// Its matching key, as written.
+    pub first_key: String,
+    /// The other vendor's id.
+    pub second: String,
+    /// Its matching key, as written.
+    pub second_key: String,
 }
 
 /// Where a vendor relationship stands (the registry's `status`).
@@ -182,7 +300,8 @@ pub struct Registry {
     /// The vendors, in file order.
     pub vendors: Vec<Vendor>,
     /// (provider, lower-cased app key) → index into `vendors`.
-    index: HashMap<(String, String), usize>,
+    /// `(provider, attribute, value)` → (vendor index, the key as written).
+    index: HashMap<(String, &'static str, String), (usize, String)>,
 }
 
 impl Registry {
@@ -211,7 +330,7 @@ impl Registry {
     pub fn from_vendors(vendors: Vec<Vendor>) -> Result<Registry, String> {
         let mut ids = BTreeSet::new();
         let mut names = BTreeSet::new();
-        let mut index: HashMap<(String, String), usize> = HashMap::new();
+        let mut index: HashMap<(String, &'static str, String), (usize, String)> = HashMap::new();
         for (i, v) in vendors.iter().enumerate() {
             if v.id.is_empty()
                 || !v
@@ -242,18 +361,21 @@ impl Registry {
                 })?;
             }
             for (provider, keys) in &v.apps {
+                check_provider(provider).map_err(|e| format!("vendor `{}`: {e}", v.id))?;
                 for key in keys {
-                    let k = (provider.clone(), key.to_lowercase());
-                    if let Some(&other) = index.get(&k)
-                        && other != i
+                    let (attr, value) = parse_key(key)
+                        .map_err(|e| format!("vendor `{}`, {provider}: {e}", v.id))?;
+                    let k = (provider.clone(), attr, value.to_owned());
+                    if let Some((other, _)) = index.get(&k)
+                        && *other != i
                     {
                         return Err(format!(
                             "app `{key}` ({provider}) is claimed by both `{}` and `{}`: an app \
                              belongs to one vendor",
-                            vendors[other].id, v.id
+                            vendors[*other].id, v.id
                         ));
                     }
-                    index.insert(k, i);
+                    index.insert(k, (i, key.clone()));
                 }
             }
         }
@@ -297,26 +419,57 @@ impl Registry {
         })
     }
 
-    /// The vendor an app belongs to: by its id, or by an identifying attribute.
-    pub fn vendor_of(&self, grant: &GrantRecord) -> Option<&Vendor> {
-        let hit = |key: &str| {
-            self.index
-                .get(&(grant.provider.clone(), key.to_lowercase()))
-                .map(|&i| &self.vendors[i])
+    /// Every vendor key matching the grant's app, with the key: its id exactly, and
+    /// each prefixed attribute exactly.
+    fn matches<'a>(&'a self, grant: &GrantRecord) -> Vec<(usize, &'a str)> {
+        let mut out: Vec<(usize, &str)> = Vec::new();
+        let mut probe = |attr: &'static str, value: &str| {
+            if let Some((i, key)) =
+                self.index
+                    .get(&(grant.provider.clone(), attr, value.to_owned()))
+                && !out.iter().any(|(j, _)| j == i)
+            {
+                out.push((*i, key.as_str()));
+            }
         };
-        hit(&grant.app.id).or_else(|| {
-            APP_KEY_ATTRIBUTES
-                .iter()
-                .filter_map(|a| grant.app.attributes.get(*a))
-                .find_map(|v| hit(v))
-        })
+        probe("id", &grant.app.id);
+        probe("name", &grant.app.name);
+        for attr in KEY_PREFIXES.iter().filter(|a| **a != "name") {
+            if let Some(v) = grant.app.attributes.get(*attr) {
+                probe(attr, v);
+            }
+        }
+        out
+    }
+
+    /// The vendor an app belongs to, when exactly one vendor's keys match it.
+    pub fn vendor_of(&self, grant: &GrantRecord) -> Option<&Vendor> {
+        match self.matches(grant).as_slice() {
+            [(i, _)] => Some(&self.vendors[*i]),
+            _ => None,
+        }
     }
 
     /// Fills every grant's `vendor` with its vendor's name (`None` when unmapped).
-    pub fn map(&self, grants: &mut [GrantRecord]) {
+    /// Refused when keys of two vendors match one app: which vendor holds it is then
+    /// unknown, and a plan for either must not include it.
+    pub fn map(&self, grants: &mut [GrantRecord]) -> Result<(), RegistryError> {
+        for g in grants.iter() {
+            if let [(a, ka), (b, kb), ..] = self.matches(g).as_slice() {
+                return Err(RegistryError::Ambiguous(Box::new(AmbiguousApp {
+                    provider: g.provider.clone(),
+                    app: g.app.id.clone(),
+                    first: self.vendors[*a].id.clone(),
+                    first_key: (*ka).to_owned(),
+                    second: self.vendors[*b].id.clone(),
+                    second_key: (*kb).to_owned(),
+                })));
+            }
+        }
         for g in grants {
             g.vendor = self.vendor_of(g).map(|v| v.name.clone());
         }
+        Ok(())
     }
 
     /// What scoring needs to know about each vendor, by name.
@@ -635,7 +788,7 @@ domains = ["driftwoodchat.io"]
 business_owner = "dana@acme.example"
 contract_end = "2024-01-31"
 [vendor.apps]
-github = ["210466", "driftwood-chat-bot"]
+github = ["210466", "slug:driftwood-chat-bot"]
 slack = ["A0DRIFT"]
 [vendor.allowed_scopes]
 github = ["metadata:read"]
@@ -655,7 +808,7 @@ github = ["77"]
         by_slug
             .app
             .attributes
-            .insert("slug".into(), "Driftwood-Chat-Bot".into());
+            .insert("slug".into(), "driftwood-chat-bot".into());
         let mut grants = vec![
             grant("github", "210466", "Driftwood", &["metadata:read"]),
             grant("slack", "A0DRIFT", "Driftwood", &[]),
@@ -663,7 +816,7 @@ github = ["77"]
             // Same id, other provider: not the same app.
             grant("okta", "210466", "Other", &[]),
         ];
-        r.map(&mut grants);
+        r.map(&mut grants).unwrap_or_else(|e| panic!("{e}"));
         let vendors: Vec<Option<&str>> = grants.iter().map(|g| g.vendor.as_deref()).collect();
         assert_eq!(
             vendors,
@@ -687,6 +840,94 @@ github = ["77"]
             facts.get("Quillstack Docs").map(|f| f.status),
             Some(VendorStatus::Offboarded)
         );
+    }
+
+    /// Issue 12: a foreign app whose slug (or name, or client id) equals a vendor's app
+    /// id used to map to that vendor, inherit its trust and join its offboarding plan.
+    #[test]
+    fn a_foreign_app_named_like_a_vendors_app_id_is_not_the_vendors() {
+        let r = Registry::parse(TEXT).unwrap_or_else(|e| panic!("{e}"));
+        let mut foreign = grant("github", "31337", "210466", &["contents:write"]);
+        for attr in ["slug", "client_id", "app_id", "client_name"] {
+            foreign.app.attributes.insert(attr.into(), "210466".into());
+        }
+        // Case is not folded either: `DRIFTWOOD-CHAT-BOT` is another slug.
+        let mut shouting = grant("github", "31338", "x", &[]);
+        shouting
+            .app
+            .attributes
+            .insert("slug".into(), "DRIFTWOOD-CHAT-BOT".into());
+        let mut grants = vec![
+            grant("github", "210466", "Driftwood", &["metadata:read"]),
+            foreign,
+            shouting,
+        ];
+        r.map(&mut grants).unwrap_or_else(|e| panic!("{e}"));
+        let vendors: Vec<Option<&str>> = grants.iter().map(|g| g.vendor.as_deref()).collect();
+        assert_eq!(vendors, [Some("Driftwood Chat"), None, None]);
+        // So it is listed as unmapped, and the vendor's offboarding plan leaves it out.
+        let unmapped: Vec<String> = r.unmapped(&grants).into_iter().map(|u| u.app_id).collect();
+        assert_eq!(unmapped, ["31337", "31338"]);
+        let theirs: Vec<GrantRecord> = grants
+            .iter()
+            .filter(|g| g.vendor.as_deref() == Some("Driftwood Chat"))
+            .cloned()
+            .map(|mut g| {
+                g.revocation = Some(crate::model::RevocationTarget {
+                    action: "installation".into(),
+                    handle: g.app.id.clone(),
+                });
+                g
+            })
+            .collect();
+        let plan = crate::revoke::Plan::new("vendor:driftwood-chat", "t", theirs);
+        let planned: Vec<&str> = plan
+            .actions
+            .iter()
+            .map(|(g, _)| g.app.id.as_str())
+            .collect();
+        assert_eq!(planned, ["210466"]);
+    }
+
+    #[test]
+    fn keys_of_two_vendors_matching_one_app_are_an_error_naming_both() {
+        let text = "[[vendor]]\nid='a'\nname='A'\n[vendor.apps]\ngithub=['1']\n\
+                    [[vendor]]\nid='b'\nname='B'\n[vendor.apps]\ngithub=['slug:shared']\n";
+        let r = Registry::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let mut g = grant("github", "1", "x", &[]);
+        g.app.attributes.insert("slug".into(), "shared".into());
+        let err = r
+            .map(&mut [g])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("vendor `a` (key `1`)") && err.contains("vendor `b` (key `slug:shared`)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_providers_and_prefixes_are_refused() {
+        for (apps, want) in [
+            (
+                "gihub=['1']",
+                "unknown provider `gihub`: did you mean `github`?",
+            ),
+            ("okat=['1']", "did you mean `okta`?"),
+            ("github=['slg:x']", "`slg:` is not a key prefix"),
+            ("github=['slug:']", "must not be empty"),
+            ("github=[' 1']", "surrounding spaces"),
+            ("'Git Hub'=['1']", "must be a connector's provider id"),
+        ] {
+            let text = format!("[[vendor]]\nid='a'\nname='A'\n[vendor.apps]\n{apps}\n");
+            let err = Registry::parse(&text).err().unwrap_or_default();
+            assert!(err.contains(want), "{apps}: {err}");
+        }
+        // A third-party provider is fine, and so is an id with a colon in a known prefix.
+        let ok = "[[vendor]]\nid='a'\nname='A'\n[vendor.apps]\nacme-crm=['1']\n\
+                  github=['client_id:Iv1.8a61f9b3a7aba766', 'name:Driftwood: Bot']\n";
+        Registry::parse(ok).unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

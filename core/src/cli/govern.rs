@@ -178,7 +178,7 @@ fn load_registry(config: Option<&Config>, explicit: Option<&Path>) -> Result<Reg
 /// Live grants with their vendors filled from the registry.
 fn mapped_grants(store: &Store, registry: &Registry) -> Result<Vec<GrantRecord>> {
     let mut grants = store.live_grants()?;
-    registry.map(&mut grants);
+    registry.map(&mut grants)?;
     Ok(grants)
 }
 

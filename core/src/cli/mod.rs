@@ -578,7 +578,7 @@ fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> 
         .transpose()?;
     let vendors = match &registry {
         Some(registry) => {
-            registry.map(grants);
+            registry.map(grants)?;
             registry.facts()
         }
         None => crate::score::Vendors::new(),
