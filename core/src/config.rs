@@ -140,6 +140,14 @@ pub struct Limits {
     pub tasks_per_step: usize,
     /// Tasks one tenant scan may run in all.
     pub tasks_per_scan: usize,
+    /// Grants one tenant scan may return; past it the tenant is partial, never cut
+    /// silently. Sized above the largest real tenants (a 300,000-person Google
+    /// Workspace with a few tokens each), far below what would exhaust the store or a
+    /// report.
+    pub grants_per_scan: usize,
+    /// Bytes of grant records one tenant scan may return (the text a connector handed
+    /// over: ids, names, scopes, notes, attributes); past it the tenant is partial.
+    pub scan_bytes: u64,
     /// HTTP attempts per request (first try included) for retryable failures.
     pub http_attempts: u32,
     /// Longest wait the host accepts for a rate limit before giving up.
@@ -163,6 +171,8 @@ impl Default for Limits {
             grants_per_step: 10_000,
             tasks_per_step: 10_000,
             tasks_per_scan: 1_000_000,
+            grants_per_scan: 2_000_000,
+            scan_bytes: 2 << 30,
             http_attempts: 5,
             max_rate_limit_wait: Duration::from_secs(120),
             requests_per_second: 20,
@@ -319,6 +329,8 @@ struct RawLimits {
     requests_per_second: Option<u32>,
     http_attempts: Option<u32>,
     max_rate_limit_wait_secs: Option<u64>,
+    grants_per_scan: Option<u64>,
+    scan_mib: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -628,6 +640,12 @@ fn limits(raw: &RawLimits) -> Result<Limits, String> {
     if let Some(v) = raw.http_attempts {
         l.http_attempts = range("http_attempts", v.into(), 1, 20)? as u32;
     }
+    if let Some(v) = raw.grants_per_scan {
+        l.grants_per_scan = range("grants_per_scan", v, 1, 100_000_000)? as usize;
+    }
+    if let Some(v) = raw.scan_mib {
+        l.scan_bytes = range("scan_mib", v, 1, 65_536)? << 20;
+    }
     if let Some(v) = raw.max_rate_limit_wait_secs {
         l.max_rate_limit_wait = Duration::from_secs(range("max_rate_limit_wait_secs", v, 0, 3600)?);
     }
@@ -922,6 +940,18 @@ mod tests {
             ),
             ("[scan]\nconcurrency=0\n", "use a value from 1 to 256"),
             ("[scan]\nbogus=1\n", "unknown field `bogus`"),
+            (
+                "[limits]\ngrants_per_scan=0\n",
+                "[limits] grants_per_scan = 0: use a value from 1 to 100000000",
+            ),
+            (
+                "[limits]\nscan_mib=0\n",
+                "[limits] scan_mib = 0: use a value from 1 to 65536",
+            ),
+            (
+                "[offboard]\nlease_secs=1\n",
+                "[offboard] lease_secs = 1: use a value from 4",
+            ),
             (
                 "[[tenant]]\nname='a'\nconnector='github'\n[tenant.credential]\nkind='github-app'\napp_id='1'\nprivate_key_file='k.pem'\n",
                 "needs the `org` setting",

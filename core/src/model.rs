@@ -141,6 +141,37 @@ pub struct GrantRecord {
     pub notes: Vec<String>,
 }
 
+impl GrantRecord {
+    /// The bytes of text the record holds (ids, names, scopes, attributes, notes, the
+    /// revocation target): what `[limits] scan_mib` counts, without serialising.
+    pub fn text_bytes(&self) -> u64 {
+        let map = |m: &BTreeMap<String, String>| -> usize {
+            m.iter().map(|(k, v)| k.len() + v.len()).sum()
+        };
+        let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+        let n = self.id.len()
+            + self.provider.len()
+            + self.tenant.len()
+            + self.app.id.len()
+            + self.app.name.len()
+            + opt(&self.app.publisher)
+            + map(&self.app.attributes)
+            + self.principal.id.len()
+            + opt(&self.principal.display)
+            + self.scopes.iter().map(String::len).sum::<usize>()
+            + opt(&self.created_at)
+            + opt(&self.last_used_at)
+            + opt(&self.expires_at)
+            + self
+                .revocation
+                .as_ref()
+                .map_or(0, |r| r.action.len() + r.handle.len())
+            + map(&self.attributes)
+            + self.notes.iter().map(String::len).sum::<usize>();
+        n as u64
+    }
+}
+
 /// Blast-radius tier, lowest first (so `>=` compares severity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

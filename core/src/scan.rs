@@ -235,6 +235,9 @@ pub async fn scan_tenant(
     let concurrency = tenant.concurrency.unwrap_or(settings.concurrency).max(1);
     let attempts = settings.task_attempts.max(1);
     let max_tasks = runtime.limits().tasks_per_scan;
+    let max_grants = runtime.limits().grants_per_scan;
+    let max_bytes = runtime.limits().scan_bytes;
+    let mut bytes = 0u64;
 
     let first = with_retries(attempts, || connector.start(Arc::clone(&egress), &ctx)).await;
     let mut queue: VecDeque<Task> = VecDeque::new();
@@ -258,7 +261,16 @@ pub async fn scan_tenant(
 
     let mut running: JoinSet<Result<Step, CallError>> = JoinSet::new();
     let mut capped = false;
+    // Past a grant or byte cap the scan stops, and says so: a hostile or broken
+    // connector must not fill the store (a million grants made a 690 MB store and a
+    // 6.3 GB HTML report), and a cut must never pass for a complete scan.
+    let mut over: Option<String> = None;
     loop {
+        if over.is_some() {
+            running.abort_all();
+            while running.join_next().await.is_some() {}
+            break;
+        }
         while running.len() < concurrency {
             let Some(task) = queue.pop_front() else { break };
             let (connector, egress, ctx) = (
@@ -276,7 +288,30 @@ pub async fn scan_tenant(
         scan.tasks += 1;
         match joined {
             Ok(Ok(step)) => {
-                scan.grants.extend(step.grants);
+                for g in step.grants {
+                    if scan.grants.len() >= max_grants {
+                        over = Some(format!(
+                            "stopped at the limit of {max_grants} grants per scan \
+                             ([limits] grants_per_scan): the tenant is partial and nothing is \
+                             removed from the inventory; raise the limit if it really holds more"
+                        ));
+                        break;
+                    }
+                    bytes += g.text_bytes();
+                    if bytes > max_bytes {
+                        over = Some(format!(
+                            "stopped at the limit of {} MiB of grant records per scan \
+                             ([limits] scan_mib): the tenant is partial and nothing is removed \
+                             from the inventory; raise the limit if it really holds more",
+                            max_bytes >> 20
+                        ));
+                        break;
+                    }
+                    scan.grants.push(g);
+                }
+                if over.is_some() {
+                    continue;
+                }
                 for t in step.tasks {
                     if seen.len() >= max_tasks {
                         capped = true;
@@ -302,6 +337,12 @@ pub async fn scan_tenant(
             seen.len() as u64,
             scan.grants.len() as u64,
         );
+    }
+    if let Some(why) = over {
+        scan.failures.push(ScanFailure {
+            call: "scheduler".into(),
+            error: why,
+        });
     }
     if capped {
         scan.failures.push(ScanFailure {

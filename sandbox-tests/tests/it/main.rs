@@ -380,3 +380,37 @@ async fn compiled_components_are_cached_and_checked_before_loading() {
     let m = again.map(|c| c.manifest().id.clone()).unwrap_or_default();
     assert_eq!(m, "hostile");
 }
+
+/// Issue 12: a plugin that returns grants without end (a million of them made a 690 MB
+/// store and a 6.3 GB report) stops at `[limits] grants_per_scan` or `scan_mib`, and the
+/// tenant is partial with a failure that says which limit: never a silent cut.
+#[tokio::test]
+async fn grant_and_byte_caps_make_an_endless_scan_partial() {
+    let mut h = Harness::new(true, &["127.0.0.1"], &[("tasks", "fanout")]);
+    h.limits.push(("grants_per_scan", "5000".into()));
+    let scan = h.scan().await;
+    assert!(!scan.complete, "a capped scan is partial");
+    assert_eq!(scan.grants.len(), 5000, "kept up to the cap, no more");
+    let why: Vec<&str> = scan.failures.iter().map(|f| f.error.as_str()).collect();
+    assert!(
+        why.iter()
+            .any(|e| e.contains("limit of 5000 grants per scan ([limits] grants_per_scan)")),
+        "{why:?}"
+    );
+
+    // 2,000 grants of about a kilobyte each in the first step: over 1 MiB at once.
+    let mut h = Harness::new(true, &["127.0.0.1"], &[("tasks", "fanout")]);
+    h.limits.push(("scan_mib", "1".into()));
+    let scan = h.scan().await;
+    assert!(!scan.complete);
+    assert!(scan.grants.len() < 2000, "{}", scan.grants.len());
+    let bytes: u64 = scan.grants.iter().map(|g| g.text_bytes()).sum();
+    assert!(bytes <= 1 << 20, "{bytes} bytes kept");
+    assert!(
+        scan.failures.iter().any(|f| f
+            .error
+            .contains("limit of 1 MiB of grant records per scan ([limits] scan_mib)")),
+        "{:?}",
+        scan.failures
+    );
+}

@@ -185,6 +185,25 @@ impl Guest for Hostile {
                     .collect();
                 return Ok(step);
             }
+            // Grants without end: 2,000 per step, each with a 900-byte note, and a
+            // follow-up task for the next batch. Only the host's per-scan caps stop it.
+            "fanout" => {
+                let mut step = evidence(&task, Vec::new());
+                let g = step.grants[0].clone();
+                let batch: u64 = task.payload.parse().unwrap_or(0);
+                step.grants = (0..2_000)
+                    .map(|i| Grant {
+                        id: format!("fanout:{batch}:{i}"),
+                        notes: vec!["n".repeat(900)],
+                        ..g.clone()
+                    })
+                    .collect();
+                step.tasks = vec![Task {
+                    kind: "fanout".into(),
+                    payload: (batch + 1).to_string(),
+                }];
+                return Ok(step);
+            }
             "budget" => {
                 let mut last = String::new();
                 for _ in 0..100 {
