@@ -52,6 +52,18 @@ pub(crate) fn plural<N: Copy + std::fmt::Display + PartialEq + From<u8>>(
     format!("{n} {word}")
 }
 
+/// The first-party connector ids, which are also their provider ids. Reserved: a
+/// third-party plugin may declare neither as its id nor as its provider, or its grants
+/// would map to those providers' vendors and join their offboarding plans.
+pub const FIRST_PARTY: &[&str] = &[
+    "github",
+    "google-workspace",
+    "microsoft-entra",
+    "slack",
+    "okta",
+    "salesforce",
+];
+
 /// First-party connectors compiled into this binary by `build.rs`.
 pub mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

@@ -139,6 +139,30 @@ pub struct GrantRecord {
     /// What the record cannot say, in plain sentences.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The third-party plugin that reported it (absent for the built-in connectors),
+    /// so a plan or report shows whose code vouches for the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginSource>,
+}
+
+/// A third-party plugin file, as loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginSource {
+    /// The file it was loaded from.
+    pub path: String,
+    /// SHA-256 of its bytes (lowercase hex).
+    pub sha256: String,
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (sha256 {})",
+            self.path,
+            &self.sha256[..self.sha256.len().min(16)]
+        )
+    }
 }
 
 impl GrantRecord {

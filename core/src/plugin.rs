@@ -605,7 +605,28 @@ impl Runtime {
             path: path.to_owned(),
             source,
         })?;
-        self.load(&path.display().to_string(), &bytes).await
+        let source_name = path.display().to_string();
+        let mut connector = self.load(&source_name, &bytes).await?;
+        let m = connector.manifest();
+        // First-party ids and providers belong to the embedded connectors: a plugin
+        // calling itself `github` would have its grants mapped to GitHub vendors and
+        // joined to their offboarding plans.
+        for (what, value) in [("id", &m.id), ("provider", &m.provider)] {
+            if crate::FIRST_PARTY.contains(&value.as_str()) {
+                return Err(LoadError::Manifest {
+                    source_name,
+                    reason: format!(
+                        "declares {what} `{value}`, which is reserved for grantscope's built-in \
+                         connector; a third-party connector needs an id and a provider of its own"
+                    ),
+                });
+            }
+        }
+        connector.origin = Some(crate::model::PluginSource {
+            path: source_name,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        });
+        Ok(connector)
     }
 
     /// Loads a connector: checks size, compiles (or loads the cached compile),
@@ -637,6 +658,7 @@ impl Runtime {
             limits: self.limits.clone(),
             manifest: None,
             source_name: source_name.to_owned(),
+            origin: None,
         };
         let manifest = connector
             .call_manifest()
@@ -876,9 +898,16 @@ pub struct Connector {
     limits: Limits,
     manifest: Option<Manifest>,
     source_name: String,
+    origin: Option<crate::model::PluginSource>,
 }
 
 impl Connector {
+    /// The file a third-party connector came from, with its hash; `None` for an
+    /// embedded one.
+    pub fn origin(&self) -> Option<&crate::model::PluginSource> {
+        self.origin.as_ref()
+    }
+
     /// Its validated manifest.
     pub fn manifest(&self) -> &Manifest {
         // Set by `Runtime::load` before the connector is handed out.
@@ -1284,5 +1313,6 @@ fn grant_from_wit(provider: &str, tenant: &str, g: wit::Grant) -> Result<GrantRe
             }),
         attributes: g.attributes.into_iter().collect(),
         notes: g.notes,
+        plugin: None,
     })
 }

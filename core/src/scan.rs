@@ -350,6 +350,11 @@ pub async fn scan_tenant(
             error: format!("stopped at the limit of {max_tasks} tasks per scan"),
         });
     }
+    if let Some(origin) = connector.origin() {
+        for g in &mut scan.grants {
+            g.plugin = Some(origin.clone());
+        }
+    }
     // A connector may report a grant twice (overlapping pages); keep the first.
     let mut seen_ids = HashSet::new();
     scan.grants.retain(|g| seen_ids.insert(g.id.clone()));

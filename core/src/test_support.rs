@@ -44,6 +44,7 @@ pub(crate) fn grant(id: &str) -> crate::model::GrantRecord {
         revocation: None,
         attributes: std::collections::BTreeMap::new(),
         notes: Vec::new(),
+        plugin: None,
     }
 }
 

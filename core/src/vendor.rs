@@ -50,14 +50,7 @@ const KEY_PREFIXES: &[&str] = &["slug", "client_id", "app_id", "name"];
 
 /// The first-party providers; a registry key for a provider a letter or two away from
 /// one of them is a typo, refused with the right name.
-const FIRST_PARTY_PROVIDERS: &[&str] = &[
-    "github",
-    "google-workspace",
-    "microsoft-entra",
-    "slack",
-    "okta",
-    "salesforce",
-];
+const FIRST_PARTY_PROVIDERS: &[&str] = crate::FIRST_PARTY;
 
 /// How a registry key names an app: `(attribute, value)`, with `id` for a bare key.
 fn parse_key(key: &str) -> Result<(&'static str, &str), String> {

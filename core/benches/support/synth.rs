@@ -137,6 +137,7 @@ pub fn grants(catalog: &Catalog, n: usize, seed: u64) -> Vec<GrantRecord> {
             revocation: None,
             attributes,
             notes: Vec::new(),
+            plugin: None,
         });
     }
     out

@@ -760,7 +760,7 @@ fn print_plan(
                     "app": {"id": g.app.id, "name": g.app.name},
                     "principal": {"kind": g.principal.kind.name(), "id": g.principal.id},
                     "kind": g.kind.name(), "scopes": g.scopes,
-                    "action": t.action, "handle": t.handle,
+                    "action": t.action, "handle": t.handle, "plugin": g.plugin,
                 })
             })
             .collect();
@@ -836,6 +836,9 @@ fn print_plan(
             clip(&g.principal.id, 24),
             t.action
         )?;
+        if let Some(source) = &g.plugin {
+            writeln!(w, "            reported by third-party plugin {source}")?;
+        }
     }
     if !plan.manual.is_empty() {
         writeln!(w, "\n  No API can revoke these:")?;

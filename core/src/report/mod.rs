@@ -682,6 +682,7 @@ pub(crate) mod tests {
             revocation: None,
             attributes: BTreeMap::new(),
             notes: vec![],
+            plugin: None,
         }
     }
 

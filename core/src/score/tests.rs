@@ -72,6 +72,7 @@ fn grant(provider: &str, kind: GrantKind, scopes: &[&str]) -> GrantRecord {
         revocation: None,
         attributes: BTreeMap::new(),
         notes: Vec::new(),
+        plugin: None,
     }
 }
 

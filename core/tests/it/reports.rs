@@ -85,6 +85,7 @@ fn grant(id: &str, app: &str, vendor: Option<&str>, value: Option<u8>) -> GrantR
         revocation: None,
         attributes: BTreeMap::new(),
         notes: vec![],
+        plugin: None,
     }
 }
 

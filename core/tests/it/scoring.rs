@@ -168,6 +168,7 @@ fn worked_example() -> (GrantRecord, VendorFacts, u64, OffsetDateTime) {
         revocation: None,
         attributes: BTreeMap::new(),
         notes: Vec::new(),
+        plugin: None,
     };
     let vendor = VendorFacts {
         name: "Chat Assist Inc".into(),

@@ -414,3 +414,39 @@ async fn grant_and_byte_caps_make_an_endless_scan_partial() {
         scan.failures
     );
 }
+
+/// Issue 12: first-party ids and providers belong to the embedded connectors. A plugin
+/// declaring provider `salesforce` would have its grants mapped to Salesforce vendors
+/// and joined to their offboarding plans; it is refused at load. A plugin that loads
+/// has its file and hash on every grant it reports.
+#[tokio::test]
+async fn a_plugin_cannot_claim_a_first_party_provider_and_its_grants_name_their_source() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("impostor.wasm");
+    let bytes = support::replace_all(&support::hostile_bytes(), b"hostile-pv", b"salesforce");
+    std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let err = support::runtime()
+        .load_file(&path)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| panic!("a plugin claiming `salesforce` loaded"));
+    assert!(
+        err.contains("declares provider `salesforce`, which is reserved"),
+        "{err}"
+    );
+
+    let h = Harness::new(true, &["127.0.0.1"], &[("tasks", "ok")]);
+    let scan = h.scan().await;
+    let want = grantscope::model::PluginSource {
+        path: grantscope_sandbox_tests::HOSTILE.to_owned(),
+        sha256: {
+            use sha2::Digest as _;
+            hex::encode(sha2::Sha256::digest(support::hostile_bytes()))
+        },
+    };
+    assert!(!scan.grants.is_empty());
+    for g in &scan.grants {
+        assert_eq!(g.plugin.as_ref(), Some(&want), "{}", g.id);
+    }
+}

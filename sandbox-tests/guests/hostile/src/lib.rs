@@ -100,7 +100,9 @@ impl Guest for Hostile {
             id: "hostile".into(),
             name: "Hostile test plugin".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            provider: "hostile".into(),
+            // Ten characters, so a test can patch it in place to `salesforce` and
+            // show that a plugin may not claim a first-party provider.
+            provider: "hostile-pv".into(),
             hosts: vec![
                 "localhost".into(),
                 "10.0.0.1".into(),
