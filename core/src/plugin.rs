@@ -352,6 +352,91 @@ enum Breach {
     Log,
 }
 
+/// A call's guest CPU time: the CPU time of the thread polling the call's future,
+/// summed over polls. Wasm runs only inside a poll; a host call that waits (an egress
+/// request, a WASI sleep or poll) leaves the future pending, and a thread preempted
+/// by others does not advance its CPU clock, so neither counts against the guest.
+/// (Wall time minus egress time, the earlier measure, charged a WASI sleep and CPU
+/// contention from other tasks to the guest.)
+#[derive(Default)]
+pub(crate) struct CpuMeter {
+    /// Nanoseconds of completed polls.
+    spent: std::sync::atomic::AtomicU64,
+    /// The thread CPU clock when the running poll began; 0 between polls.
+    poll_began: std::sync::atomic::AtomicU64,
+}
+
+impl CpuMeter {
+    /// CPU time so far, the running poll included (read on the polling thread, as the
+    /// epoch callback is).
+    fn used(&self) -> Duration {
+        use std::sync::atomic::Ordering::Relaxed;
+        let began = self.poll_began.load(Relaxed);
+        let running = if began == 0 {
+            0
+        } else {
+            thread_cpu_ns().saturating_sub(began)
+        };
+        Duration::from_nanos(self.spent.load(Relaxed).saturating_add(running))
+    }
+}
+
+/// The calling thread's CPU clock in nanoseconds (never 0), or a monotonic wall
+/// clock where no thread CPU clock exists.
+fn thread_cpu_ns() -> u64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+            let ns = u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000
+                + u64::try_from(ts.tv_nsec).unwrap_or(0);
+            return ns.max(1);
+        }
+    }
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let origin = ORIGIN.get_or_init(Instant::now);
+    u64::try_from(origin.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// A guest call's future, metered by [`CpuMeter`] on every poll.
+struct Metered<F> {
+    inner: std::pin::Pin<Box<F>>,
+    meter: Arc<CpuMeter>,
+}
+
+impl<F> Metered<F> {
+    fn new(meter: Arc<CpuMeter>, inner: F) -> Self {
+        Metered {
+            inner: Box::pin(inner),
+            meter,
+        }
+    }
+}
+
+impl<F: Future> Future for Metered<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let began = thread_cpu_ns();
+        self.meter.poll_began.store(began, Relaxed);
+        let out = self.inner.as_mut().poll(cx);
+        let spent = thread_cpu_ns().saturating_sub(began);
+        self.meter.spent.fetch_add(spent, Relaxed);
+        self.meter.poll_began.store(0, Relaxed);
+        out
+    }
+}
+
 /// Per-call store data.
 pub struct HostState {
     wasi: WasiCtx,
@@ -360,8 +445,8 @@ pub struct HostState {
     egress: Option<Arc<TenantEgress>>,
     calls_left: u32,
     log_left: usize,
-    started: Instant,
-    host_time: Duration,
+    /// The guest's CPU time in this call (see [`CpuMeter`]).
+    meter: Arc<CpuMeter>,
     cpu_limit: Duration,
     breach: Option<Breach>,
     connector: String,
@@ -442,10 +527,8 @@ impl bindings::grantscope::connector::egress::Host for HostState {
             body: req.body,
             retry_unsafe: false,
         };
-        // Time waiting on the network is not guest CPU time.
-        let began = Instant::now();
+        // Waiting on the network leaves the call pending, so the meter does not run.
         let result = egress.send_for_guest(host_req).await;
-        self.host_time += began.elapsed();
         Ok(match result {
             Ok(r) => Ok(wit::Response {
                 status: r.status,
@@ -805,6 +888,71 @@ fn is_kebab(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
+/// Names of cloud metadata services, which no connector has a reason to declare: a
+/// manifest naming one is refused at load, before any resolver is asked.
+const METADATA_NAMES: &[&str] = &[
+    "metadata",
+    "metadata.google.internal",
+    "metadata.goog",
+    "instance-data",
+    "instance-data.ec2.internal",
+    "metadata.azure.com",
+    "metadata.packet.net",
+    "metadata.platformequinix.com",
+];
+
+/// Refuses a declared host (already a syntactic DNS name, lowercase) that is a
+/// numeric address in a non-canonical form, a metadata service, or a wildcard over a
+/// public suffix.
+fn check_manifest_host(h: &str) -> Result<(), String> {
+    let bare = h.strip_prefix("*.").unwrap_or(h);
+    // `2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`: resolvers (and URL parsers)
+    // read these as IPv4 addresses, so they would slip past a check on names. A
+    // canonical dotted quad is left to the egress policy, which classifies addresses.
+    let last = bare.rsplit('.').next().unwrap_or(bare);
+    let numeric = |l: &str| {
+        !l.is_empty()
+            && (l.bytes().all(|b| b.is_ascii_digit())
+                || (l.len() > 2
+                    && l.starts_with("0x")
+                    && l[2..].bytes().all(|b| b.is_ascii_hexdigit())))
+    };
+    if numeric(last) {
+        let canonical = bare.split('.').count() == 4
+            && bare.split('.').all(|l| {
+                l.bytes().all(|b| b.is_ascii_digit())
+                    && l.parse::<u8>().is_ok()
+                    && (l == "0" || !l.starts_with('0'))
+            });
+        if h.starts_with("*.") || !canonical {
+            return Err(format!(
+                "host `{}` is a numeric address in a form resolvers read as IPv4; declare a DNS name",
+                clip(h)
+            ));
+        }
+    }
+    if METADATA_NAMES.contains(&bare) || bare.ends_with(".internal") {
+        return Err(format!(
+            "host `{}` names a cloud metadata service or an internal zone",
+            clip(h)
+        ));
+    }
+    if h.starts_with("*.") {
+        use psl::Psl as _;
+        let is_suffix = psl::List
+            .suffix(bare.as_bytes())
+            .is_some_and(|s| s.is_known() && s.as_bytes() == bare.as_bytes());
+        if is_suffix {
+            return Err(format!(
+                "host `{}` wildcards a public suffix, which would reach every site under it; \
+                 declare the provider's own domain",
+                clip(h)
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn validate_manifest(m: wit::PluginManifest, contract: String) -> Result<Manifest, String> {
     if !is_kebab(&m.id) {
         return Err(format!("id `{}` must be kebab-case", clip(&m.id)));
@@ -832,6 +980,7 @@ fn validate_manifest(m: wit::PluginManifest, contract: String) -> Result<Manifes
                 clip(h)
             ));
         }
+        check_manifest_host(&h.to_ascii_lowercase())?;
     }
     if m.credential_kinds.is_empty() {
         return Err("it declares no credential kind".into());
@@ -947,8 +1096,7 @@ impl Connector {
             egress,
             calls_left: self.limits.egress_calls,
             log_left: self.limits.log_bytes,
-            started: Instant::now(),
-            host_time: Duration::ZERO,
+            meter: Arc::new(CpuMeter::default()),
             cpu_limit: self.limits.cpu_per_call,
             breach: None,
             connector: self.id(),
@@ -962,8 +1110,7 @@ impl Connector {
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
             let s = ctx.data_mut();
-            let cpu = s.started.elapsed().saturating_sub(s.host_time);
-            if cpu > s.cpu_limit {
+            if s.meter.used() > s.cpu_limit {
                 s.breach = Some(Breach::Cpu);
                 return Err(wasmtime::format_err!("CPU limit exceeded"));
             }
@@ -1023,9 +1170,13 @@ impl Connector {
     async fn call_manifest(&self) -> Result<wit::PluginManifest, CallError> {
         let call = "manifest";
         let (mut store, inst) = self.instantiate(None, "-", call).await?;
+        let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            inst.grantscope_connector_plugin().call_manifest(&mut store),
+            Metered::new(
+                meter,
+                inst.grantscope_connector_plugin().call_manifest(&mut store),
+            ),
         )
         .await;
         self.settle(&store, outcome)
@@ -1041,10 +1192,14 @@ impl Connector {
         let call = "start";
         let tenant = ctx.tenant.as_str();
         let (mut store, inst) = self.instantiate(Some(egress), tenant, call).await?;
+        let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            inst.grantscope_connector_plugin()
-                .call_start(&mut store, &ctx.to_wit()),
+            Metered::new(
+                meter,
+                inst.grantscope_connector_plugin()
+                    .call_start(&mut store, &ctx.to_wit()),
+            ),
         )
         .await;
         let tasks = self
@@ -1070,10 +1225,14 @@ impl Connector {
             kind: task.kind.clone(),
             payload: task.payload.clone(),
         };
+        let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            inst.grantscope_connector_plugin()
-                .call_run(&mut store, &ctx.to_wit(), &wit_task),
+            Metered::new(
+                meter,
+                inst.grantscope_connector_plugin()
+                    .call_run(&mut store, &ctx.to_wit(), &wit_task),
+            ),
         )
         .await;
         let step = self
@@ -1096,10 +1255,14 @@ impl Connector {
         let tenant = ctx.tenant.as_str();
         let (mut store, inst) = self.instantiate(Some(egress), tenant, &call).await?;
         let t = wit_target(grant_id, target);
+        let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            inst.grantscope_connector_plugin()
-                .call_revoke(&mut store, &ctx.to_wit(), &t),
+            Metered::new(
+                meter,
+                inst.grantscope_connector_plugin()
+                    .call_revoke(&mut store, &ctx.to_wit(), &t),
+            ),
         )
         .await;
         let r = self
@@ -1134,10 +1297,14 @@ impl Connector {
         let tenant = ctx.tenant.as_str();
         let (mut store, inst) = self.instantiate(Some(egress), tenant, &call).await?;
         let t = wit_target(grant_id, target);
+        let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            inst.grantscope_connector_plugin()
-                .call_probe(&mut store, &ctx.to_wit(), &t),
+            Metered::new(
+                meter,
+                inst.grantscope_connector_plugin()
+                    .call_probe(&mut store, &ctx.to_wit(), &t),
+            ),
         )
         .await;
         let state = self
@@ -1271,6 +1438,10 @@ fn grant_from_wit(provider: &str, tenant: &str, g: wit::Grant) -> Result<GrantRe
     let mut scopes = g.scopes;
     scopes.sort();
     scopes.dedup();
+    let mut notes = g.notes;
+    let now = time::OffsetDateTime::now_utc();
+    let created_at = not_in_future("creation", timestamp(g.created_at), now, &mut notes);
+    let last_used_at = not_in_future("last use", timestamp(g.last_used_at), now, &mut notes);
     Ok(GrantRecord {
         id: format!("{provider}/{tenant}/{}", g.id),
         provider: provider.to_owned(),
@@ -1299,8 +1470,8 @@ fn grant_from_wit(provider: &str, tenant: &str, g: wit::Grant) -> Result<GrantRe
             wit::GrantKind::ApiKey => GrantKind::ApiKey,
         },
         scopes,
-        created_at: timestamp(g.created_at),
-        last_used_at: timestamp(g.last_used_at),
+        created_at,
+        last_used_at,
         expires_at: timestamp(g.expires_at),
         vendor: None,
         score: None,
@@ -1312,7 +1483,101 @@ fn grant_from_wit(provider: &str, tenant: &str, g: wit::Grant) -> Result<GrantRe
                 handle: r.handle,
             }),
         attributes: g.attributes.into_iter().collect(),
-        notes: g.notes,
+        notes,
         plugin: None,
     })
+}
+
+/// How far ahead of our clock a provider's timestamp may be (clock skew) before it is
+/// taken for what it is: not a time anything happened.
+const FUTURE_SKEW: time::Duration = time::Duration::hours(1);
+
+/// `at` unless it lies in the future: then `None`, with a note saying what the
+/// provider reported. A last use "tomorrow" would make a stale grant look fresh (and
+/// print as used 0 days ago); without it, staleness is judged from what is known.
+fn not_in_future(
+    what: &str,
+    at: Option<String>,
+    now: time::OffsetDateTime,
+    notes: &mut Vec<String>,
+) -> Option<String> {
+    let t = at.as_deref().and_then(|s| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    })?;
+    if t > now + FUTURE_SKEW {
+        notes.push(format!(
+            "The provider reported a {what} time in the future ({}); it is ignored.",
+            at.as_deref().map(clip).unwrap_or_default()
+        ));
+        return None;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timestamp_in_the_future_is_dropped_with_a_note() {
+        let now = time::macros::datetime!(2026-12-02 12:00 UTC);
+        let mut notes = Vec::new();
+        let past = Some("2026-11-30T08:00:00Z".to_owned());
+        assert_eq!(
+            not_in_future("last use", past.clone(), now, &mut notes),
+            past
+        );
+        // Within the skew allowance: a provider clock a little ahead.
+        let skew = Some("2026-12-02T12:30:00Z".to_owned());
+        assert_eq!(
+            not_in_future("last use", skew.clone(), now, &mut notes),
+            skew
+        );
+        assert!(notes.is_empty());
+        let future = Some("2027-06-01T00:00:00Z".to_owned());
+        assert_eq!(not_in_future("last use", future, now, &mut notes), None);
+        assert_eq!(
+            notes,
+            [
+                "The provider reported a last use time in the future (2027-06-01T00:00:00Z); it is ignored."
+            ]
+        );
+    }
+
+    #[test]
+    fn manifest_hosts_refuse_numeric_forms_metadata_names_and_public_suffix_wildcards() {
+        for bad in [
+            "2130706433",
+            "0x7f000001",
+            "0177.0.0.1",
+            "127.1",
+            "010.0.0.1",
+            "*.1.2.3.4",
+            "metadata.google.internal",
+            "METADATA.GOOGLE.INTERNAL",
+            "instance-data",
+            "vault.corp.internal",
+            "*.co.uk",
+            "*.github.io",
+            "*.com.au",
+        ] {
+            assert!(
+                check_manifest_host(&bad.to_ascii_lowercase()).is_err(),
+                "{bad} was accepted"
+            );
+        }
+        // What real connectors declare (Okta's and Salesforce's per-customer hosts).
+        for good in [
+            "api.github.com",
+            "*.okta.com",
+            "*.oktapreview.com",
+            "*.okta-emea.com",
+            "*.my.salesforce.com",
+            "graph.microsoft.com",
+            "10.0.0.1",
+            "localhost",
+        ] {
+            assert_eq!(check_manifest_host(good), Ok(()), "{good}");
+        }
+    }
 }

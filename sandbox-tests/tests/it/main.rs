@@ -450,3 +450,24 @@ async fn a_plugin_cannot_claim_a_first_party_provider_and_its_grants_name_their_
         assert_eq!(g.plugin.as_ref(), Some(&want), "{}", g.id);
     }
 }
+
+/// Issue 12: time a guest spends blocked in a WASI call (here a 1.5 s sleep, against a
+/// 300 ms CPU limit) is not guest CPU; a spinning guest is still stopped.
+#[tokio::test]
+async fn blocking_in_wasi_is_not_counted_as_guest_cpu() {
+    let h = Harness::new(true, &["127.0.0.1"], &[("tasks", "sleep,spin")]);
+    let scan = h.scan().await;
+    assert_eq!(outcome(&scan, "sleep"), "slept", "{:?}", scan.failures);
+    let spin: Vec<&str> = scan
+        .failures
+        .iter()
+        .filter(|f| f.call == "task spin")
+        .map(|f| f.error.as_str())
+        .collect();
+    assert!(spin.iter().any(|e| e.contains("CPU limit")), "{spin:?}");
+    assert!(
+        !scan.failures.iter().any(|f| f.call == "task sleep"),
+        "{:?}",
+        scan.failures
+    );
+}

@@ -172,6 +172,12 @@ impl Guest for Hostile {
                     std::hint::black_box(&hoard);
                 }
             }
+            // Blocks in WASI (a monotonic-clock poll) for over a second: wall time,
+            // not CPU, so the CPU limit must not fire.
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_millis(1500));
+                "slept".to_owned()
+            }
             "log-flood" => loop {
                 grantscope_connector_sdk::log(Level::Info, &"x".repeat(4096));
             },
