@@ -6,6 +6,8 @@
 //! - A grant leaves the live inventory only when a *complete* scan of its tenant no
 //!   longer sees it; a partial or failed scan adds and refreshes, never removes.
 //! - The schema is versioned (`PRAGMA user_version`) and migrated forward in order.
+//!   The version is read before anything is written: a store from a newer
+//!   grantscope is refused byte for byte untouched.
 //! - Records hold no secrets: they are built from guest output, which never had any.
 //! - `audit_log` is append-only and hash-chained (see [`crate::audit`]): entries are
 //!   written only by [`Store::append_audit`] (or inside a recording's transaction),
@@ -247,7 +249,8 @@ pub struct Recorded {
 }
 
 impl Store {
-    /// Opens (creating and migrating as needed) the store at `path`.
+    /// Opens (creating and migrating as needed) the store at `path`. A store from a
+    /// newer grantscope is refused before anything is written to it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let name = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -256,10 +259,17 @@ impl Store {
                 source,
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+        let sqlite = |source| StoreError::Sqlite {
             path: name.clone(),
             source,
-        })?;
+        };
+        let conn = Connection::open(path).map_err(sqlite)?;
+        // Connection settings only: nothing is written yet.
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+            .map_err(sqlite)?;
+        // Before `journal_mode = WAL`, which rewrites the header, and before any
+        // migration: a newer grantscope's store must stay exactly as it was.
+        checked_version(&conn, &name)?;
         let mut store = Store {
             conn,
             path: name,
@@ -278,22 +288,10 @@ impl Store {
 
     fn migrate(&mut self) -> Result<(), StoreError> {
         self.conn
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-            )
+            .execute_batch("PRAGMA journal_mode = WAL;")
             .map_err(|e| self.err(e))?;
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        let supported = MIGRATIONS.len() as i64;
-        if version > supported {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                supported,
-            });
-        }
+        // Read again: another process may have migrated since the first look.
+        let version = checked_version(&self.conn, &self.path)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let path = self.path.clone();
             let wrap = |source| StoreError::Sqlite {
@@ -685,4 +683,62 @@ fn local_actor() -> String {
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned());
     format!("user:{name}")
+}
+
+/// The schema version in `conn`'s file, refused when newer than ours. A read, so it
+/// can come before anything that writes.
+fn checked_version(conn: &Connection, path: &str) -> Result<i64, StoreError> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        })?;
+    let supported = MIGRATIONS.len() as i64;
+    if found > supported {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+            supported,
+        });
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file in `dir` by name, with its bytes: the database and any sidecar.
+    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|entry| {
+                let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+                let bytes = std::fs::read(entry.path()).unwrap_or_else(|e| panic!("{e}"));
+                (entry.file_name().to_string_lossy().into_owned(), bytes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_store_from_a_newer_grantscope_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("s.db");
+        // A rollback-journal file, as SQLite makes it: `journal_mode = WAL` would
+        // rewrite its header.
+        Connection::open(&path)
+            .and_then(|c| c.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let before = files(dir.path());
+        match Store::open(&path) {
+            Err(StoreError::TooNew { found: 99, .. }) => {}
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a store from a newer grantscope was accepted"),
+        }
+        assert!(
+            files(dir.path()) == before,
+            "a refused open changed the store"
+        );
+    }
 }
