@@ -6,17 +6,20 @@
 //! - A grant leaves the live inventory only when a *complete* scan of its tenant no
 //!   longer sees it; a partial or failed scan adds and refreshes, never removes.
 //! - The schema is versioned (`PRAGMA user_version`) and migrated forward in order.
-//!   The version is read before anything is written: a store from a newer
-//!   grantscope is refused byte for byte untouched.
+//!   The version is read before anything is written, on both open paths: a store
+//!   from a newer grantscope is refused byte for byte untouched.
+//! - [`Store::open_read_only`] writes nothing: no migration, no journal-mode change,
+//!   no directory, and no `-wal` or `-shm` file that was not already there.
 //! - Records hold no secrets: they are built from guest output, which never had any.
 //! - `audit_log` is append-only and hash-chained (see [`crate::audit`]): entries are
 //!   written only by [`Store::append_audit`] (or inside a recording's transaction),
 //!   and triggers refuse `UPDATE` and `DELETE`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 mod journal;
@@ -50,6 +53,36 @@ pub enum StoreError {
         found: i64,
         /// Ours.
         supported: i64,
+    },
+    /// A store opened read-only has an older schema than this grantscope's, and the
+    /// command needs a table that only a migration adds.
+    #[error(
+        "inventory store {path} has schema version {found}, older than this grantscope's ({supported}), and no table `{table}` yet; run a command that writes to it, such as `grantscope scan`, to upgrade it first"
+    )]
+    Outdated {
+        /// Database file.
+        path: String,
+        /// Its version.
+        found: i64,
+        /// Ours.
+        supported: i64,
+        /// The table the command needed.
+        table: String,
+    },
+    /// A read-only open found committed changes in the `-wal` file that SQLite cannot
+    /// read, because no `-shm` index can be created next to it (a read-only medium
+    /// or directory). Reading the main file alone would silently miss them.
+    #[error(
+        "inventory store {path}: its write-ahead log {wal} holds changes that cannot be read here without creating {path}-shm; open the store once where it is writable (any command that writes, such as `grantscope scan`, folds the log into the store), or copy it together with its -wal file to a writable directory"
+    )]
+    WalUnreadable {
+        /// Database file.
+        path: String,
+        /// The `-wal` file.
+        wal: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
     },
     /// One scan named a tenant twice.
     #[error(
@@ -188,6 +221,9 @@ pub struct Store {
     conn: Connection,
     path: String,
     actor: String,
+    /// The schema version: [`MIGRATIONS`]`.len()` once migrated; a store opened
+    /// read-only keeps the one it has.
+    version: i64,
 }
 
 /// One recorded scan.
@@ -269,17 +305,100 @@ impl Store {
             .map_err(sqlite)?;
         // Before `journal_mode = WAL`, which rewrites the header, and before any
         // migration: a newer grantscope's store must stay exactly as it was.
-        checked_version(&conn, &name)?;
+        let version = checked_version(&conn, &name)?;
         let mut store = Store {
             conn,
             path: name,
             actor: local_actor(),
+            version,
         };
         store.migrate()?;
         Ok(store)
     }
 
+    /// Opens an existing store for reading only, for commands that only read
+    /// (`report`, `diff`, `audit verify`, `audit export`; an offboarding plan).
+    /// SQLite opens it read-only (`SQLITE_OPEN_READ_ONLY`); nothing is migrated,
+    /// the journal mode is left as it is, no directory is created, and no `-wal` or
+    /// `-shm` file appears that was not there before. A store from a newer
+    /// grantscope is refused ([`StoreError::TooNew`]); an older one is read as it
+    /// is, and a command that needs a table it does not have yet fails with
+    /// [`StoreError::Outdated`], which says to run a writing command first.
+    ///
+    /// WAL mode needs care. A WAL-mode store without a `-wal` file holds every
+    /// committed transaction in the main file, but an ordinary read-only open would
+    /// still create a `-wal` and a `-shm` next to it — which a read-only connection
+    /// can never remove again — and fails outright where they cannot be created (a
+    /// read-only medium, a read-only directory). Such a store is therefore opened
+    /// `immutable=1`: SQLite reads the main file without sidecar files or locks.
+    /// The price is that an immutable reader is not protected from a writer that
+    /// *starts* while it reads and checkpoints before it is done; grantscope's
+    /// writers keep the store (and its `-wal`) open from start to end, so a writer
+    /// already running is seen, and the store is then read with ordinary locking.
+    /// When a `-wal` file exists, it may hold committed changes, so the ordinary
+    /// open is used; if that fails because no `-shm` can be created, an empty
+    /// `-wal` is retried immutable, and one with content is
+    /// [`StoreError::WalUnreadable`] rather than silently ignored.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let name = path.display().to_string();
+        let wal = sidecar(path, "-wal");
+        let wal_len = std::fs::metadata(&wal).ok().map(|m| m.len());
+        let immutable = wal_len.is_none() && header_says_wal(path);
+        match Self::read_only(path, &name, immutable) {
+            Err(StoreError::Sqlite { source, .. })
+                if wal_len.is_some() && cannot_index_wal(&source) =>
+            {
+                if wal_len == Some(0) {
+                    // An empty log holds nothing the main file lacks.
+                    Self::read_only(path, &name, true)
+                } else {
+                    Err(StoreError::WalUnreadable {
+                        path: name,
+                        wal: wal.display().to_string(),
+                        source,
+                    })
+                }
+            }
+            other => other,
+        }
+    }
+
+    fn read_only(path: &Path, name: &str, immutable: bool) -> Result<Store, StoreError> {
+        let sqlite = |source| StoreError::Sqlite {
+            path: name.to_owned(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(read_only_uri(path, immutable), flags).map_err(sqlite)?;
+        conn.execute_batch("PRAGMA busy_timeout = 5000;")
+            .map_err(sqlite)?;
+        // The first read: it also opens the write-ahead log, if there is one.
+        let version = checked_version(&conn, name)?;
+        Ok(Store {
+            conn,
+            path: name.to_owned(),
+            actor: local_actor(),
+            version,
+        })
+    }
+
     fn err(&self, source: rusqlite::Error) -> StoreError {
+        // Only a store opened read-only keeps an older schema; a missing table there
+        // means "not migrated yet", which a writing command fixes.
+        let supported = MIGRATIONS.len() as i64;
+        if self.version < supported
+            && let Some(table) = missing_table(&source)
+        {
+            return StoreError::Outdated {
+                path: self.path.clone(),
+                found: self.version,
+                supported,
+                table,
+            };
+        }
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
@@ -292,6 +411,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         // Read again: another process may have migrated since the first look.
         let version = checked_version(&self.conn, &self.path)?;
+        let supported = MIGRATIONS.len() as i64;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let path = self.path.clone();
             let wrap = |source| StoreError::Sqlite {
@@ -304,6 +424,7 @@ impl Store {
                 .map_err(wrap)?;
             tx.commit().map_err(wrap)?;
         }
+        self.version = supported;
         Ok(())
     }
 
@@ -638,6 +759,22 @@ impl Store {
     }
 }
 
+impl Store {
+    /// True when the store has table `name` (a store opened read-only may predate
+    /// the migration that adds it).
+    pub fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.err(e))
+    }
+}
+
 /// Appends an audit entry on `conn`, which should be inside a write transaction
 /// (the head is read, then the entry inserted). `data` is stored as compact JSON,
 /// the bytes that are hashed.
@@ -705,9 +842,90 @@ fn checked_version(conn: &Connection, path: &str) -> Result<i64, StoreError> {
     Ok(found)
 }
 
+/// `path` with `suffix` appended to its file name (`-wal`, `-shm`), as SQLite names
+/// its sidecar files.
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// True when the database header says WAL mode: byte 19, the file format read
+/// version, is 2 (<https://www.sqlite.org/fileformat2.html#database_header>). A file
+/// that cannot be read is left for SQLite to report.
+fn header_says_wal(path: &Path) -> bool {
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok()
+        && header[19] == 2
+}
+
+/// True when SQLite could not open or create what it needs beside the database
+/// (the `-shm` index of a write-ahead log) for a read-only connection.
+fn cannot_index_wal(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+    )
+}
+
+/// The table SQLite says does not exist, if that is what `e` says.
+fn missing_table(e: &rusqlite::Error) -> Option<String> {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message
+            .strip_prefix("no such table: ")
+            .map(|t| t.strip_prefix("main.").unwrap_or(t).to_owned()),
+        _ => None,
+    }
+}
+
+/// `path` as an SQLite URI (<https://www.sqlite.org/uri.html>) that opens it
+/// read-only, and `immutable=1` when asked. Every byte but letters, digits, `-._~`
+/// and the separators `/` and `:` is percent-encoded, so `?`, `#` and `%` in a path
+/// stay part of it.
+fn read_only_uri(path: &Path, immutable: bool) -> String {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt as _;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = {
+        let text = path.to_string_lossy().replace('\\', "/");
+        // `C:/x` becomes `file:///C:/x`, the form SQLite expects for a drive.
+        if path.is_absolute() && !text.starts_with('/') {
+            format!("/{text}").into_bytes()
+        } else {
+            text.into_bytes()
+        }
+    };
+    // An absolute path gets the empty authority (`file:///abs`), so that one that
+    // itself starts with `//` is not read as a host name.
+    let mut uri = String::from(if bytes.first() == Some(&b'/') {
+        "file://"
+    } else {
+        "file:"
+    });
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"/-._~:".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str(if immutable {
+        "?mode=ro&immutable=1"
+    } else {
+        "?mode=ro"
+    });
+    uri
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{grant, tenant_scan};
 
     /// Every file in `dir` by name, with its bytes: the database and any sidecar.
     fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -721,6 +939,25 @@ mod tests {
             .collect()
     }
 
+    /// A store in `dir` with two complete scans (the second no longer sees `p/t/1`),
+    /// closed again, so that only the database file is left.
+    fn recorded(dir: &Path) -> PathBuf {
+        let path = dir.join("s.db");
+        let mut store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        for ids in [["p/t/1", "p/t/2"], ["p/t/2", "p/t/3"]] {
+            let scan = tenant_scan(true, ids.into_iter().map(grant).collect());
+            store.record_scan(&[scan]).unwrap_or_else(|e| panic!("{e}"));
+        }
+        drop(store);
+        let names: Vec<String> = files(dir).into_keys().collect();
+        assert_eq!(names, ["s.db"], "the closed writer left its log behind");
+        path
+    }
+
+    fn open_read_only(path: &Path) -> Store {
+        Store::open_read_only(path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn a_store_from_a_newer_grantscope_is_refused_untouched() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -731,14 +968,181 @@ mod tests {
             .and_then(|c| c.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;"))
             .unwrap_or_else(|e| panic!("{e}"));
         let before = files(dir.path());
-        match Store::open(&path) {
-            Err(StoreError::TooNew { found: 99, .. }) => {}
-            Err(e) => panic!("{e}"),
-            Ok(_) => panic!("a store from a newer grantscope was accepted"),
+        type Open = fn(&Path) -> Result<Store, StoreError>;
+        let opens: [(&str, Open); 2] = [
+            ("open", Store::open),
+            ("open_read_only", Store::open_read_only),
+        ];
+        for (how, open) in opens {
+            match open(&path) {
+                Err(StoreError::TooNew { found: 99, .. }) => {}
+                Err(e) => panic!("{how}: {e}"),
+                Ok(_) => panic!("{how} accepted a store from a newer grantscope"),
+            }
+            assert!(files(dir.path()) == before, "{how} changed the store");
         }
-        assert!(
-            files(dir.path()) == before,
-            "a refused open changed the store"
+    }
+
+    #[test]
+    fn a_read_only_open_writes_nothing_and_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = recorded(dir.path());
+        let before = files(dir.path());
+        {
+            let mut store = open_read_only(&path);
+            assert_eq!(
+                store.live_grants().unwrap_or_else(|e| panic!("{e}")).len(),
+                2
+            );
+            assert_eq!(store.scans().unwrap_or_else(|e| panic!("{e}")).len(), 2);
+            assert_eq!(
+                store
+                    .audit_entries()
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .len(),
+                2
+            );
+            let diff = store.diff(1, 2).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((diff.added.len(), diff.removed.len()), (1, 1));
+            assert!(store.runs().is_ok());
+            match store.append_audit("test.event", "tester", &serde_json::json!({})) {
+                Err(StoreError::Sqlite { source, .. }) => assert_eq!(
+                    source.sqlite_error_code(),
+                    Some(ErrorCode::ReadOnly),
+                    "{source}"
+                ),
+                Err(e) => panic!("{e}"),
+                Ok(_) => panic!("a read-only store took a write"),
+            }
+            assert!(files(dir.path()) == before, "changed while open");
+        }
+        assert!(files(dir.path()) == before, "changed once closed");
+    }
+
+    #[test]
+    fn a_reader_sees_what_a_running_writer_committed() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = recorded(dir.path());
+        let mut writer = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        writer
+            .record_scan(&[tenant_scan(false, vec![grant("p/t/4")])])
+            .unwrap_or_else(|e| panic!("{e}"));
+        // The third scan is in the writer's log, not yet in the main file.
+        let reader = open_read_only(&path);
+        assert_eq!(reader.scans().unwrap_or_else(|e| panic!("{e}")).len(), 3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_file_in_a_read_only_directory_is_readable() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let sub = dir.path().join("ro");
+        std::fs::create_dir(&sub).unwrap_or_else(|e| panic!("{e}"));
+        let path = recorded(&sub);
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m))
+                .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
+        };
+        mode(&path, 0o444);
+        mode(&sub, 0o555);
+        // Root ignores permission bits; then this shows only that nothing is written.
+        let enforced = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .is_err();
+        let before = files(&sub);
+        let read = Store::open_read_only(&path)
+            .and_then(|s| Ok((s.live_grants()?.len(), s.audit_entries()?.len())));
+        let writable = Store::open(&path).is_ok();
+        mode(&sub, 0o755);
+        let after = files(&sub);
+        assert_eq!(
+            read.unwrap_or_else(|e| panic!("{e} (permissions enforced: {enforced})")),
+            (2, 2)
         );
+        assert!(!(enforced && writable), "the setup does not stop a writer");
+        if !writable {
+            assert!(after == before, "a read-only open changed the directory");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_write_ahead_log_that_cannot_be_indexed_is_read_only_when_empty() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = recorded(dir.path());
+        let copy = dir.path().join("copy");
+        std::fs::create_dir(&copy).unwrap_or_else(|e| panic!("{e}"));
+        // Copied while a writer has a committed scan in its log, not checkpointed.
+        let mut writer = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        writer
+            .conn
+            .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer
+            .record_scan(&[tenant_scan(false, vec![grant("p/t/4")])])
+            .unwrap_or_else(|e| panic!("{e}"));
+        for name in ["s.db", "s.db-wal"] {
+            std::fs::copy(dir.path().join(name), copy.join(name))
+                .unwrap_or_else(|e| panic!("copy {name}: {e}"));
+        }
+        drop(writer);
+        // No `-shm` can be made: its name is a dangling symbolic link, which SQLite
+        // will not follow (whoever runs the test, root included).
+        std::os::unix::fs::symlink(copy.join("nowhere"), copy.join("s.db-shm"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let db = copy.join("s.db");
+        match Store::open_read_only(&db) {
+            Err(e @ StoreError::WalUnreadable { .. }) => {
+                assert!(e.to_string().contains("s.db-wal"), "{e}");
+            }
+            Err(e) => panic!("{e}"),
+            Ok(s) => panic!(
+                "read {} scans, ignoring or misreading the log",
+                s.scans().map(|s| s.len()).unwrap_or_default()
+            ),
+        }
+        // An empty log holds nothing the main file lacks.
+        std::fs::write(copy.join("s.db-wal"), b"").unwrap_or_else(|e| panic!("{e}"));
+        let store = open_read_only(&db);
+        assert_eq!(store.scans().unwrap_or_else(|e| panic!("{e}")).len(), 2);
+    }
+
+    #[test]
+    fn an_older_schema_is_read_as_it_is() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("s.db");
+        Connection::open(&path)
+            .and_then(|c| {
+                c.execute_batch(MIGRATIONS[0])?;
+                c.execute_batch(
+                    "PRAGMA user_version = 1;
+                     INSERT INTO scans (started_at, finished_at, complete, grants, failures)
+                     VALUES ('2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z', 1, 0, 0);",
+                )
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let before = files(dir.path());
+        let store = open_read_only(&path);
+        assert_eq!(store.scans().unwrap_or_else(|e| panic!("{e}")).len(), 1);
+        assert!(
+            !store
+                .has_table("revocation_runs")
+                .unwrap_or_else(|e| panic!("{e}"))
+        );
+        match store.audit_entries() {
+            Err(e @ StoreError::Outdated { found: 1, .. }) => {
+                let message = e.to_string();
+                assert!(
+                    message.contains("`audit_log`") && message.contains("grantscope scan"),
+                    "{message}"
+                );
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a version-1 store has no audit log"),
+        }
+        drop(store);
+        assert!(files(dir.path()) == before, "an old store was migrated");
     }
 }

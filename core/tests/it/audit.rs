@@ -1,8 +1,10 @@
 //! The audit log through the `grantscope` binary: two real scans against the
 //! simulator are chained and verify; each way of tampering with the SQLite file
 //! (through a separate connection, triggers dropped) is detected and named; an
-//! export is one JSON object per line whose hashes re-verify.
+//! export is one JSON object per line whose hashes re-verify; the commands that only
+//! read leave the store as it was.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use grantscope::audit::{entry_hash, verify_export};
@@ -174,4 +176,127 @@ async fn tampering_with_the_audit_log_is_detected() {
     let stdout = audit(f.dir.path(), &db, &["export"]);
     stdout.expect_code(0);
     assert_eq!(stdout.stdout, text, "stdout and --out agree");
+}
+
+/// Every file beside `db` whose name starts with its name — the database and its
+/// `-wal`, `-shm` and `-journal` companions — with its bytes.
+fn store_files(db: &Path) -> BTreeMap<String, Vec<u8>> {
+    let name = db
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_else(|| panic!("{} has no name", db.display()));
+    let dir = db.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap_or_else(|e| panic!("{e}")))
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(name))
+        .map(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap_or_else(|e| panic!("{e}"));
+            (entry.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn reading_commands_write_nothing() {
+    let f = Fixture::start(7, 20, 0.0).await;
+    let db = f.path("grantscope.db");
+    for _ in 0..2 {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
+        run_async(cmd).await.expect_code(0);
+    }
+    // The writer has exited: its log is folded into the store and removed.
+    let before = store_files(&db);
+    let names: Vec<&String> = before.keys().collect();
+    assert_eq!(names, ["grantscope.db"]);
+    let reads: [&[&str]; 7] = [
+        &["report"],
+        &["report", "--format", "html"],
+        &["diff"],
+        &["diff", "--list", "--json"],
+        &["audit", "verify"],
+        &["audit", "export"],
+        &["diff", "1", "2", "--json"],
+    ];
+    for args in reads {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db)]).args(args);
+        run(cmd).expect_code(0);
+        assert!(
+            store_files(&db) == before,
+            "`{}` changed the store or left a file beside it",
+            args.join(" ")
+        );
+    }
+    // A copy of a store whose writer died with a committed entry still in its log:
+    // readers read the log, and leave it, the store and the file set as they were
+    // (a writable open would fold the log into the store and delete it).
+    let crash = f.path("crash");
+    std::fs::create_dir(&crash).unwrap_or_else(|e| panic!("{e}"));
+    let live = f.path("live.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute("VACUUM INTO ?1", [arg(&live)]))
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    let mut writer = Store::open(&live).unwrap_or_else(|e| panic!("store: {e}"));
+    writer
+        .append_audit("test.note", "it", &serde_json::json!({ "unfolded": true }))
+        .unwrap_or_else(|e| panic!("append: {e}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("live.db{suffix}");
+        std::fs::copy(f.path(&name), crash.join(&name))
+            .unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    }
+    drop(writer);
+    let crashed = crash.join("live.db");
+    let data = |files: &BTreeMap<String, Vec<u8>>| {
+        let mut files = files.clone();
+        // The wal-index is shared memory that any reader rebuilds, not data.
+        files.get_mut("live.db-shm").map(Vec::clear);
+        files
+    };
+    let before_crash = data(&store_files(&crashed));
+    for args in reads {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&crashed)]).args(args);
+        let out = run(cmd);
+        out.expect_code(0);
+        if args == ["audit", "verify"] {
+            assert!(
+                out.stdout.starts_with("audit log intact: 3 entries"),
+                "{}",
+                out.stdout
+            );
+        }
+        assert!(
+            data(&store_files(&crashed)) == before_crash,
+            "`{}` changed a crashed writer's store or log",
+            args.join(" ")
+        );
+    }
+
+    // A store from a newer grantscope is refused by readers and writers alike, and
+    // left as it was.
+    let newer = tampered(&f, &db, "newer.db", "PRAGMA user_version = 99");
+    let untouched = store_files(&newer);
+    for args in [
+        &["audit", "verify"][..],
+        &["report"],
+        &["scan", "--config", arg(&f.config_path)],
+    ] {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&newer)]).args(args);
+        let out = run_async(cmd).await;
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("newer than this grantscope"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            store_files(&newer) == untouched,
+            "`{}` changed a newer store",
+            args.join(" ")
+        );
+    }
 }
