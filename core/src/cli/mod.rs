@@ -91,7 +91,9 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; exit 2 naming the first tampered entry.
+    /// Check the hash chain, and the store against it (SQLite's quick_check, an
+    /// entry for every scan and run, the scans' grant digests, the inventory rows);
+    /// exit 2 naming the first tampered entry and every other problem.
     Verify {
         /// An anchor printed by an earlier `verify` (`SEQ:HASH`), kept outside the
         /// store: detects entries removed from the end, which the chain alone cannot.
@@ -765,15 +767,36 @@ fn audit(db: Option<PathBuf>, cmd: &AuditCommand) -> Result<u8> {
     let (_, store) = open_store_read_only(db, None)?;
     match cmd {
         AuditCommand::Verify { anchor } => {
+            let check = crate::audit::check_store(&store)?;
+            // A damaged file is read no further: what its pages say proves nothing.
+            if check.is_damaged() {
+                for p in &check.problems {
+                    eprintln!("error: {p}");
+                }
+                return Ok(EXIT_ERROR);
+            }
             let anchor = anchor.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
             let v = crate::audit::verify(&store, anchor)?;
             if let Some((seq, reason)) = &v.first_bad {
                 eprintln!("error: audit log tampered at entry {seq}: {reason}");
+            }
+            for p in &check.problems {
+                eprintln!("error: {p}");
+            }
+            if !v.is_intact() || !check.is_intact() {
                 return Ok(EXIT_ERROR);
             }
             println!(
                 "audit log intact: {} entries, head {}",
                 v.entries, v.head_hash
+            );
+            let unchecked = match check.undigested {
+                0 => String::new(),
+                n => format!("; {n} recorded without one could not be checked"),
+            };
+            println!(
+                "store intact: {} scans ({} grant digests{unchecked}), {} runs",
+                check.scans, check.digests, check.runs
             );
             eprintln!(
                 "anchor {}:{} — keep it outside the store; `grantscope audit verify --anchor {0}:{1}` later also detects entries removed from the end",

@@ -14,6 +14,11 @@
 //! - `audit_log` is append-only and hash-chained (see [`crate::audit`]): entries are
 //!   written only by [`Store::append_audit`] (or inside a recording's transaction),
 //!   and triggers refuse `UPDATE` and `DELETE`.
+//! - Every recorded scan has a `scan.recorded` entry carrying its counts and the
+//!   digest of its grant records ([`crate::audit::GrantsDigest`]), and every
+//!   revocation run a `revocation.plan` entry with its plan hash; each `grants` row
+//!   holds the record its `last_scan` stored in `scan_grants`. The facts
+//!   [`crate::audit::check_store`] compares come from here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
@@ -26,7 +31,7 @@ mod journal;
 
 pub use journal::{ActionRow, ActionState, RunRow};
 
-use crate::audit::{AuditEntry, GENESIS, entry_hash};
+use crate::audit::{AuditEntry, GENESIS, GrantsDigest, StoreProblem, entry_hash};
 use crate::model::GrantRecord;
 use crate::scan::{TenantScan, now_rfc3339};
 
@@ -519,6 +524,9 @@ impl Store {
                     .map_err(wrap)? as u64;
             }
         }
+        // Of the rows as written (a repeated grant id keeps its last record), so that
+        // `audit verify` can tell later whether they are still what this scan saw.
+        let (_, grants_digest) = scan_grants_digest(&tx, scan_id).map_err(wrap)?;
         let tenants: Vec<serde_json::Value> = scans
             .iter()
             .map(|s| {
@@ -539,6 +547,7 @@ impl Store {
             "added": recorded.added,
             "removed": recorded.removed,
             "complete": complete,
+            "grants_digest": grants_digest,
         });
         append_audit_in(&tx, "scan.recorded", &self.actor, &data).map_err(wrap)?;
         tx.commit().map_err(wrap)?;
@@ -759,7 +768,58 @@ impl Store {
     }
 }
 
+/// A recorded scan as the store holds it now, for comparison with its
+/// `scan.recorded` entry ([`crate::audit::check_store`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedScan {
+    /// The `scans` row.
+    pub summary: ScanSummary,
+    /// Its `tenant_scans` rows, by tenant.
+    pub tenants: Vec<TenantSummary>,
+    /// Its `scan_grants` rows.
+    pub grant_rows: u64,
+    /// [`crate::audit::GrantsDigest`] of those rows, computed now.
+    pub grants_digest: String,
+}
+
+/// One tenant of a recorded scan, in the terms its `scan.recorded` entry uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSummary {
+    /// Tenant name.
+    pub tenant: String,
+    /// Provider id.
+    pub provider: String,
+    /// Every task succeeded.
+    pub complete: bool,
+    /// Grants seen.
+    pub grants: u64,
+    /// Failures recorded (`None` when the stored list does not parse).
+    pub failures: Option<u64>,
+}
+
 impl Store {
+    /// What SQLite's `PRAGMA quick_check` says about the file: `["ok"]` when its
+    /// pages, records and indexes are sound, otherwise one line per problem. A file
+    /// too damaged for the check to run is one such line, not an error.
+    pub fn quick_check(&self) -> Result<Vec<String>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare("PRAGMA quick_check")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        };
+        match run() {
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+                ) =>
+            {
+                Ok(vec![e.to_string()])
+            }
+            other => other.map_err(|e| self.err(e)),
+        }
+    }
+
     /// True when the store has table `name` (a store opened read-only may predate
     /// the migration that adds it).
     pub fn has_table(&self, name: &str) -> Result<bool, StoreError> {
@@ -772,6 +832,106 @@ impl Store {
             .optional()
             .map(|found| found.is_some())
             .map_err(|e| self.err(e))
+    }
+
+    /// Every recorded scan with its tenants and the digest of its grant records as
+    /// they are now, oldest first. Reads every `scan_grants` row.
+    pub fn recorded_scans(&self) -> Result<Vec<RecordedScan>, StoreError> {
+        let mut tenants: BTreeMap<i64, Vec<TenantSummary>> = BTreeMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT scan_id, tenant, provider, complete, grants, failures FROM tenant_scans
+                     ORDER BY scan_id, tenant",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let failures: String = r.get(5)?;
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        TenantSummary {
+                            tenant: r.get(1)?,
+                            provider: r.get(2)?,
+                            complete: r.get(3)?,
+                            grants: r.get::<_, i64>(4)? as u64,
+                            failures: serde_json::from_str::<Vec<serde_json::Value>>(&failures)
+                                .ok()
+                                .map(|f| f.len() as u64),
+                        },
+                    ))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (scan, tenant) = row.map_err(|e| self.err(e))?;
+                tenants.entry(scan).or_default().push(tenant);
+            }
+        }
+        let mut out = Vec::new();
+        for summary in self.scans()? {
+            let (grant_rows, grants_digest) =
+                scan_grants_digest(&self.conn, summary.id).map_err(|e| self.err(e))?;
+            out.push(RecordedScan {
+                tenants: tenants.remove(&summary.id).unwrap_or_default(),
+                summary,
+                grant_rows,
+                grants_digest,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Where the `grants` table — what `report` reads — disagrees with the scans
+    /// that wrote it: a record that is not what its `last_scan` stored in
+    /// `scan_grants`, a grant still live although a later complete scan of its
+    /// tenant did not see it, or one marked removed by a scan that is not a later
+    /// complete scan of its tenant. Each kind by grant id.
+    pub fn grant_problems(&self) -> Result<Vec<StoreProblem>, StoreError> {
+        let mut problems = Vec::new();
+        // Every row, live or removed: removal leaves the record as last seen.
+        for (grant, scan, missing) in self.grant_rows(
+            "SELECT g.id, g.last_scan, s.record IS NULL FROM grants g
+             LEFT JOIN scan_grants s ON s.scan_id = g.last_scan AND s.grant_id = g.id
+             WHERE s.record IS NULL OR s.record IS NOT g.record ORDER BY g.id",
+        )? {
+            let scan = scan.unwrap_or_default();
+            problems.push(if missing {
+                StoreProblem::GrantNotInScan { grant, scan }
+            } else {
+                StoreProblem::GrantEdited { grant, scan }
+            });
+        }
+        // `record_scan` removes, for each complete tenant scan, every grant of the
+        // tenant that the scan did not see.
+        for (grant, scan, _) in self.grant_rows(
+            "WITH latest AS (SELECT tenant, MAX(scan_id) AS scan FROM tenant_scans
+                             WHERE complete GROUP BY tenant)
+             SELECT g.id, latest.scan, 0 FROM grants g JOIN latest ON latest.tenant = g.tenant
+             WHERE g.removed_at IS NULL AND latest.scan > g.last_scan ORDER BY g.id",
+        )? {
+            let scan = scan.unwrap_or_default();
+            problems.push(StoreProblem::GrantNotRemoved { grant, scan });
+        }
+        for (grant, scan, _) in self.grant_rows(
+            "SELECT g.id, g.removed_scan, 0 FROM grants g
+             WHERE g.removed_at IS NOT NULL AND NOT EXISTS (
+                 SELECT 1 FROM tenant_scans t WHERE t.scan_id = g.removed_scan
+                 AND t.tenant = g.tenant AND t.complete AND t.scan_id > g.last_scan)
+             ORDER BY g.id",
+        )? {
+            problems.push(StoreProblem::GrantRemovedWithoutScan { grant, scan });
+        }
+        Ok(problems)
+    }
+
+    /// `(grant id, scan, flag)` rows of one of [`Store::grant_problems`]' queries.
+    fn grant_rows(&self, sql: &str) -> Result<Vec<(String, Option<i64>, bool)>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 }
 
@@ -922,6 +1082,24 @@ fn read_only_uri(path: &Path, immutable: bool) -> String {
     uri
 }
 
+/// The digest of scan `scan`'s records in `scan_grants`, in grant-id order, and how
+/// many there are: computed by [`Store::record_scan`] inside its transaction, after
+/// the rows are written, and again by [`Store::recorded_scans`] from what the store
+/// holds now — one function, so the two can only differ when the rows did.
+fn scan_grants_digest(conn: &Connection, scan: i64) -> rusqlite::Result<(u64, String)> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT grant_id, record FROM scan_grants WHERE scan_id = ?1 ORDER BY grant_id",
+    )?;
+    let mut rows = stmt.query(params![scan])?;
+    let mut digest = GrantsDigest::new(scan);
+    let mut count = 0;
+    while let Some(row) = rows.next()? {
+        digest.add(row.get_ref(0)?.as_str()?, row.get_ref(1)?.as_str()?);
+        count += 1;
+    }
+    Ok((count, digest.finish()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1004,7 +1182,11 @@ mod tests {
             );
             let diff = store.diff(1, 2).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!((diff.added.len(), diff.removed.len()), (1, 1));
-            assert!(store.runs().is_ok());
+            assert_eq!(
+                store.quick_check().unwrap_or_else(|e| panic!("{e}")),
+                ["ok"]
+            );
+            assert!(store.recorded_scans().is_ok() && store.runs().is_ok());
             match store.append_audit("test.event", "tester", &serde_json::json!({})) {
                 Err(StoreError::Sqlite { source, .. }) => assert_eq!(
                     source.sqlite_error_code(),
@@ -1144,5 +1326,33 @@ mod tests {
         }
         drop(store);
         assert!(files(dir.path()) == before, "an old store was migrated");
+    }
+
+    #[test]
+    fn every_scan_logs_the_digest_of_its_grant_records() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = recorded(dir.path());
+        let store = open_read_only(&path);
+        let scans = store.recorded_scans().unwrap_or_else(|e| panic!("{e}"));
+        let entries = store.audit_entries().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(scans.len(), entries.len());
+        for (scan, entry) in scans.iter().zip(&entries) {
+            let data: serde_json::Value =
+                serde_json::from_str(&entry.data).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(data["scan_id"], serde_json::json!(scan.summary.id));
+            assert_eq!(data["grants_digest"], serde_json::json!(scan.grants_digest));
+            assert_eq!(scan.grant_rows, 2);
+            // The digest is over the records as stored, in grant-id order.
+            let mut digest = GrantsDigest::new(scan.summary.id);
+            let records = store
+                .scan_records(scan.summary.id)
+                .unwrap_or_else(|e| panic!("{e}"));
+            for (id, record) in &records {
+                let text = serde_json::to_string(record).unwrap_or_else(|e| panic!("{e}"));
+                digest.add(id, &text);
+            }
+            assert_eq!(digest.finish(), scan.grants_digest);
+        }
+        assert_ne!(scans[0].grants_digest, scans[1].grants_digest);
     }
 }
