@@ -64,3 +64,25 @@ pub(crate) fn installation(provider: &str, app: &str) -> crate::model::GrantReco
     g.kind = GrantKind::Installation;
     g
 }
+
+/// One tenant's scan as [`crate::store::Store::record_scan`] takes it: tenant `t` of
+/// provider `p`, complete or not, finding `grants`.
+pub(crate) fn tenant_scan(
+    complete: bool,
+    grants: Vec<crate::model::GrantRecord>,
+) -> crate::scan::TenantScan {
+    crate::scan::TenantScan {
+        tenant: "t".into(),
+        provider: "p".into(),
+        connector: "p".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:00:01Z".into(),
+        complete,
+        tasks: 1,
+        requests: 1,
+        retries: 0,
+        throttled: 0,
+        failures: Vec::new(),
+        grants,
+    }
+}

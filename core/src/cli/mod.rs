@@ -91,7 +91,9 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Check the hash chain; exit 2 naming the first tampered entry.
+    /// Check the hash chain, and the store against it (SQLite's quick_check, an
+    /// entry for every scan and run, the scans' grant digests, the inventory rows);
+    /// exit 2 naming the first tampered entry and every other problem.
     Verify {
         /// An anchor printed by an earlier `verify` (`SEQ:HASH`), kept outside the
         /// store: detects entries removed from the end, which the chain alone cannot.
@@ -321,9 +323,23 @@ fn score_scans(scans: &mut [TenantScan], config: Option<&Config>) -> Result<()> 
     Ok(())
 }
 
-/// Opens the inventory for a command that reads it; a missing file is an error
-/// that says what to run, not an empty store created by accident.
+/// Opens the inventory for a command that reads and writes it; a missing file is an
+/// error that says what to run, not an empty store created by accident.
 fn open_existing_store(db: Option<PathBuf>, config: Option<&Config>) -> Result<(PathBuf, Store)> {
+    let path = existing_store_path(db, config)?;
+    let store = Store::open(&path)?;
+    Ok((path, store))
+}
+
+/// Opens the inventory read-only for a command that only reads it: nothing is
+/// migrated or written, and no file is created next to it.
+fn open_store_read_only(db: Option<PathBuf>, config: Option<&Config>) -> Result<(PathBuf, Store)> {
+    let path = existing_store_path(db, config)?;
+    let store = Store::open_read_only(&path)?;
+    Ok((path, store))
+}
+
+fn existing_store_path(db: Option<PathBuf>, config: Option<&Config>) -> Result<PathBuf> {
     let path = store_path(db, config)?;
     if !path.exists() {
         bail!(
@@ -331,8 +347,7 @@ fn open_existing_store(db: Option<PathBuf>, config: Option<&Config>) -> Result<(
             path.display()
         );
     }
-    let store = Store::open(&path)?;
-    Ok((path, store))
+    Ok(path)
 }
 
 fn select_tenants(config: &Config, names: &[String]) -> Result<Vec<TenantConfig>> {
@@ -609,7 +624,7 @@ fn write_atomically(path: &Path, render: impl FnOnce(&mut Vec<u8>) -> Result<()>
 
 fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
     let config = args.config.as_deref().map(Config::load).transpose()?;
-    let (_, store) = open_existing_store(db, config.as_ref())?;
+    let (_, store) = open_store_read_only(db, config.as_ref())?;
     let mut grants = store.live_grants()?;
     let scored = score(&mut grants, config.as_ref())?;
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
@@ -652,7 +667,7 @@ fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
 }
 
 fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
-    let (path, store) = open_existing_store(db, None)?;
+    let (path, store) = open_store_read_only(db, None)?;
     let scans = store.scans()?;
     let mut out = std::io::stdout().lock();
     if args.list {
@@ -749,18 +764,39 @@ fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
 }
 
 fn audit(db: Option<PathBuf>, cmd: &AuditCommand) -> Result<u8> {
-    let (_, store) = open_existing_store(db, None)?;
+    let (_, store) = open_store_read_only(db, None)?;
     match cmd {
         AuditCommand::Verify { anchor } => {
+            let check = crate::audit::check_store(&store)?;
+            // A damaged file is read no further: what its pages say proves nothing.
+            if check.is_damaged() {
+                for p in &check.problems {
+                    eprintln!("error: {p}");
+                }
+                return Ok(EXIT_ERROR);
+            }
             let anchor = anchor.as_ref().map(|(seq, hash)| (*seq, hash.as_str()));
             let v = crate::audit::verify(&store, anchor)?;
             if let Some((seq, reason)) = &v.first_bad {
                 eprintln!("error: audit log tampered at entry {seq}: {reason}");
+            }
+            for p in &check.problems {
+                eprintln!("error: {p}");
+            }
+            if !v.is_intact() || !check.is_intact() {
                 return Ok(EXIT_ERROR);
             }
             println!(
                 "audit log intact: {} entries, head {}",
                 v.entries, v.head_hash
+            );
+            let unchecked = match check.undigested {
+                0 => String::new(),
+                n => format!("; {n} recorded without one could not be checked"),
+            };
+            println!(
+                "store intact: {} scans ({} grant digests{unchecked}), {} runs",
+                check.scans, check.digests, check.runs
             );
             eprintln!(
                 "anchor {}:{} — keep it outside the store; `grantscope audit verify --anchor {0}:{1}` later also detects entries removed from the end",

@@ -1,8 +1,10 @@
 //! The audit log through the `grantscope` binary: two real scans against the
 //! simulator are chained and verify; each way of tampering with the SQLite file
-//! (through a separate connection, triggers dropped) is detected and named; an
-//! export is one JSON object per line whose hashes re-verify.
+//! (through a separate connection, triggers dropped) is detected and named — in the
+//! log, and in the store the log vouches for; an export is one JSON object per line
+//! whose hashes re-verify; the commands that only read leave the store as it was.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use grantscope::audit::{entry_hash, verify_export};
@@ -65,7 +67,9 @@ async fn tampering_with_the_audit_log_is_detected() {
     let head = &entries[4].hash;
     assert_eq!(
         out.stdout.trim(),
-        format!("audit log intact: 5 entries, head {head}")
+        format!(
+            "audit log intact: 5 entries, head {head}\nstore intact: 2 scans (2 grant digests), 0 runs"
+        )
     );
 
     // An anchor kept outside the store catches what the chain cannot: a cut tail.
@@ -174,4 +178,263 @@ async fn tampering_with_the_audit_log_is_detected() {
     let stdout = audit(f.dir.path(), &db, &["export"]);
     stdout.expect_code(0);
     assert_eq!(stdout.stdout, text, "stdout and --out agree");
+}
+
+/// Every file beside `db` whose name starts with its name — the database and its
+/// `-wal`, `-shm` and `-journal` companions — with its bytes.
+fn store_files(db: &Path) -> BTreeMap<String, Vec<u8>> {
+    let name = db
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_else(|| panic!("{} has no name", db.display()));
+    let dir = db.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|entry| entry.unwrap_or_else(|e| panic!("{e}")))
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(name))
+        .map(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap_or_else(|e| panic!("{e}"));
+            (entry.file_name().to_string_lossy().into_owned(), bytes)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn reading_commands_write_nothing() {
+    let f = Fixture::start(7, 20, 0.0).await;
+    let db = f.path("grantscope.db");
+    for _ in 0..2 {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
+        run_async(cmd).await.expect_code(0);
+    }
+    // The writer has exited: its log is folded into the store and removed.
+    let before = store_files(&db);
+    let names: Vec<&String> = before.keys().collect();
+    assert_eq!(names, ["grantscope.db"]);
+    let reads: [&[&str]; 7] = [
+        &["report"],
+        &["report", "--format", "html"],
+        &["diff"],
+        &["diff", "--list", "--json"],
+        &["audit", "verify"],
+        &["audit", "export"],
+        &["diff", "1", "2", "--json"],
+    ];
+    for args in reads {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db)]).args(args);
+        run(cmd).expect_code(0);
+        assert!(
+            store_files(&db) == before,
+            "`{}` changed the store or left a file beside it",
+            args.join(" ")
+        );
+    }
+    // A copy of a store whose writer died with a committed entry still in its log:
+    // readers read the log, and leave it, the store and the file set as they were
+    // (a writable open would fold the log into the store and delete it).
+    let crash = f.path("crash");
+    std::fs::create_dir(&crash).unwrap_or_else(|e| panic!("{e}"));
+    let live = f.path("live.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute("VACUUM INTO ?1", [arg(&live)]))
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    let mut writer = Store::open(&live).unwrap_or_else(|e| panic!("store: {e}"));
+    writer
+        .append_audit("test.note", "it", &serde_json::json!({ "unfolded": true }))
+        .unwrap_or_else(|e| panic!("append: {e}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let name = format!("live.db{suffix}");
+        std::fs::copy(f.path(&name), crash.join(&name))
+            .unwrap_or_else(|e| panic!("copy {name}: {e}"));
+    }
+    drop(writer);
+    let crashed = crash.join("live.db");
+    let data = |files: &BTreeMap<String, Vec<u8>>| {
+        let mut files = files.clone();
+        // The wal-index is shared memory that any reader rebuilds, not data.
+        files.get_mut("live.db-shm").map(Vec::clear);
+        files
+    };
+    let before_crash = data(&store_files(&crashed));
+    for args in reads {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&crashed)]).args(args);
+        let out = run(cmd);
+        out.expect_code(0);
+        if args == ["audit", "verify"] {
+            assert!(
+                out.stdout.starts_with("audit log intact: 3 entries"),
+                "{}",
+                out.stdout
+            );
+        }
+        assert!(
+            data(&store_files(&crashed)) == before_crash,
+            "`{}` changed a crashed writer's store or log",
+            args.join(" ")
+        );
+    }
+
+    // A store from a newer grantscope is refused by readers and writers alike, and
+    // left as it was.
+    let newer = tampered(&f, &db, "newer.db", "PRAGMA user_version = 99");
+    let untouched = store_files(&newer);
+    for args in [
+        &["audit", "verify"][..],
+        &["report"],
+        &["scan", "--config", arg(&f.config_path)],
+    ] {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&newer)]).args(args);
+        let out = run_async(cmd).await;
+        out.expect_code(2);
+        assert!(
+            out.stderr.contains("newer than this grantscope"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            store_files(&newer) == untouched,
+            "`{}` changed a newer store",
+            args.join(" ")
+        );
+    }
+}
+
+/// The JSON report of `db`: each grant's score by id.
+fn scores(home: &Path, db: &Path) -> BTreeMap<String, u64> {
+    let mut cmd = grantscope(home);
+    cmd.args(["--db", arg(db), "report", "--format", "json"]);
+    let out = run(cmd);
+    out.expect_code(0);
+    out.json()["grants"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no grants in the report"))
+        .iter()
+        .map(|g| {
+            let id = g["id"].as_str().unwrap_or_default().to_owned();
+            (id, g["score"]["value"].as_u64().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn tampering_with_the_store_is_detected() {
+    let f = Fixture::start(7, 20, 0.0).await;
+    let db = f.path("grantscope.db");
+    for _ in 0..2 {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
+        run_async(cmd).await.expect_code(0);
+    }
+    let out = audit(f.dir.path(), &db, &["verify"]);
+    out.expect_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines.len() == 2 && lines[0].starts_with("audit log intact: 2 entries, head "),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines[1], "store intact: 2 scans (2 grant digests), 0 runs");
+
+    // Scans logged before the digest existed: the same entries, re-chained without
+    // it, are counted as unchecked, not as tampering.
+    let old = tampered(&f, &db, "old.db", "DELETE FROM audit_log");
+    let mut store = Store::open(&old).unwrap_or_else(|e| panic!("store: {e}"));
+    for e in Store::open_read_only(&db)
+        .and_then(|s| s.audit_entries())
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        let mut data: serde_json::Value =
+            serde_json::from_str(&e.data).unwrap_or_else(|e| panic!("{e}"));
+        data.as_object_mut().map(|d| d.remove("grants_digest"));
+        store
+            .append_audit(&e.kind, &e.actor, &data)
+            .unwrap_or_else(|e| panic!("append: {e}"));
+    }
+    drop(store);
+    let out = audit(f.dir.path(), &old, &["verify"]);
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout.lines().nth(1),
+        Some(
+            "store intact: 2 scans (0 grant digests; 2 recorded without one could not be checked), 0 runs"
+        )
+    );
+
+    // Widen the least dangerous grant in the inventory `report` reads: its score
+    // goes up, and only the store check can tell.
+    let original = scores(f.dir.path(), &db);
+    let (grant, score) = original
+        .iter()
+        .min_by_key(|(_, score)| **score)
+        .unwrap_or_else(|| panic!("no grants"));
+    let quoted = grant.replace('\'', "''");
+    let widened = tampered(
+        &f,
+        &db,
+        "widened.db",
+        &format!(
+            "UPDATE grants SET record = json_set(record, '$.scopes', json_array('admin:org', 'delete_repo', 'repo')) WHERE id = '{quoted}'"
+        ),
+    );
+    let edited = scores(f.dir.path(), &widened);
+    assert!(
+        edited[grant] > *score,
+        "{grant}: {score} → {}",
+        edited[grant]
+    );
+
+    let create_log = "CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, \
+        kind TEXT NOT NULL, actor TEXT NOT NULL, data TEXT NOT NULL, prev_hash TEXT NOT NULL, \
+        hash TEXT NOT NULL)";
+    let unlogged = [
+        "scan 1 has no `scan.recorded` entry",
+        "scan 2 has no `scan.recorded` entry",
+    ];
+    let grant_line = format!(
+        "error: grant {grant}: the inventory's record differs from what scan 2 recorded for it"
+    );
+    let cases: Vec<(&str, Option<String>, Vec<&str>)> = vec![
+        (
+            "emptied",
+            Some("DELETE FROM audit_log".to_owned()),
+            unlogged.to_vec(),
+        ),
+        (
+            "replaced",
+            Some(format!("DROP TABLE audit_log; {create_log}")),
+            unlogged.to_vec(),
+        ),
+        ("widened", None, vec![grant_line.as_str()]),
+        (
+            "rescoped",
+            Some(format!(
+                "UPDATE scan_grants SET record = json_set(record, '$.scopes', json_array('x-tampered')) \
+                 WHERE scan_id = 1 AND grant_id = '{quoted}'"
+            )),
+            vec![
+                "error: scan 1: its ",
+                "do not match the digest in audit entry 1",
+            ],
+        ),
+    ];
+    for (name, sql, want) in &cases {
+        let copy = match sql {
+            Some(sql) => tampered(&f, &db, &format!("{name}.db"), sql),
+            None => widened.clone(),
+        };
+        let out = audit(f.dir.path(), &copy, &["verify"]);
+        out.expect_code(2);
+        for w in want {
+            assert!(
+                out.stderr.contains(w),
+                "{name}: want {w:?} in\n{}",
+                out.stderr
+            );
+        }
+        assert!(out.stdout.is_empty(), "{name}: {}", out.stdout);
+    }
 }
