@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 
-use super::{Bar, EXIT_FINDINGS, EXIT_OK, Logged, open_existing_store};
+use super::{Bar, EXIT_FINDINGS, EXIT_OK, Logged, open_existing_store, open_store_read_only};
 use crate::config::Config;
 use crate::model::GrantRecord;
 use crate::plural;
@@ -175,6 +175,16 @@ fn load_registry(config: Option<&Config>, explicit: Option<&Path>) -> Result<Reg
     Ok(Registry::load(&path)?)
 }
 
+/// The store for a run: read-only for a plan (which changes nothing, and so works on a
+/// read-only store or medium), writable to execute or resume.
+fn open_for(db: Option<PathBuf>, config: &Config, args: &RunArgs) -> Result<(PathBuf, Store)> {
+    if args.execute || args.resume {
+        open_existing_store(db, Some(config))
+    } else {
+        open_store_read_only(db, Some(config))
+    }
+}
+
 /// Live grants with their vendors filled from the registry.
 fn mapped_grants(store: &Store, registry: &Registry) -> Result<Vec<GrantRecord>> {
     let mut grants = store.live_grants()?;
@@ -190,7 +200,7 @@ pub(super) fn vendors(db: Option<PathBuf>, args: VendorsArgs) -> Result<u8> {
     let config = args.config.as_deref().map(Config::load).transpose()?;
     let mut registry = load_registry(config.as_ref(), args.registry.as_deref())?;
     let grants = || -> Result<Vec<GrantRecord>> {
-        let (_, store) = open_existing_store(db.clone(), config.as_ref())?;
+        let (_, store) = open_store_read_only(db.clone(), config.as_ref())?;
         mapped_grants(&store, &registry)
     };
     let mut out = std::io::stdout().lock();
@@ -465,7 +475,7 @@ pub(super) async fn offboard(db: Option<PathBuf>, args: OffboardArgs) -> Result<
     let config = Config::load(&args.run.config)?;
     let registry = load_registry(Some(&config), None)?;
     let vendor = find_vendor(&registry, &args.vendor)?.clone();
-    let (_, mut store) = open_existing_store(db, Some(&config))?;
+    let (_, mut store) = open_for(db, &config, &args.run)?;
     let label = format!("vendor:{}", vendor.id);
     let grants: Vec<GrantRecord> = mapped_grants(&store, &registry)?
         .into_iter()
@@ -535,7 +545,7 @@ pub(super) async fn enforce(db: Option<PathBuf>, args: RunArgs) -> Result<u8> {
         );
     }
     let registry = load_registry(Some(&config), None)?;
-    let (_, mut store) = open_existing_store(db, Some(&config))?;
+    let (_, mut store) = open_for(db, &config, &args)?;
     let grants = mapped_grants(&store, &registry)?;
     let selected = crate::enforce::evaluate(
         &config.policies,
@@ -647,7 +657,8 @@ async fn run(
             if !args.json {
                 print_freshness(store, &plan)?;
             }
-            let run_id = store.create_run(label, &plan.hash(), &plan.actions, &plan.summary())?;
+            // A plan only reads: it is journaled (with its audit entry) when it is
+            // executed, not when it is looked at.
             if !execute {
                 return Ok(None);
             }
@@ -655,6 +666,7 @@ async fn run(
                 eprintln!("Nothing to revoke through an API.");
                 return Ok(None);
             }
+            let run_id = store.create_run(label, &plan.hash(), &plan.actions, &plan.summary())?;
             let how = confirm(&plan, args.yes)?;
             let approval = Approval {
                 how,

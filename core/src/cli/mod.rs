@@ -325,7 +325,10 @@ fn score_scans(scans: &mut [TenantScan], config: Option<&Config>) -> Result<()> 
 
 /// Opens the inventory for a command that reads and writes it; a missing file is an
 /// error that says what to run, not an empty store created by accident.
-fn open_existing_store(db: Option<PathBuf>, config: Option<&Config>) -> Result<(PathBuf, Store)> {
+pub(super) fn open_existing_store(
+    db: Option<PathBuf>,
+    config: Option<&Config>,
+) -> Result<(PathBuf, Store)> {
     let path = existing_store_path(db, config)?;
     let store = Store::open(&path)?;
     Ok((path, store))
@@ -333,7 +336,10 @@ fn open_existing_store(db: Option<PathBuf>, config: Option<&Config>) -> Result<(
 
 /// Opens the inventory read-only for a command that only reads it: nothing is
 /// migrated or written, and no file is created next to it.
-fn open_store_read_only(db: Option<PathBuf>, config: Option<&Config>) -> Result<(PathBuf, Store)> {
+pub(super) fn open_store_read_only(
+    db: Option<PathBuf>,
+    config: Option<&Config>,
+) -> Result<(PathBuf, Store)> {
     let path = existing_store_path(db, config)?;
     let store = Store::open_read_only(&path)?;
     Ok((path, store))

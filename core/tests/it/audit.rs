@@ -231,6 +231,23 @@ async fn reading_commands_write_nothing() {
             args.join(" ")
         );
     }
+    // An offboarding plan and the vendor list only read too.
+    let config = arg(&f.config_path);
+    let planning: [&[&str]; 3] = [
+        &["offboard", "driftwood-chat", "--config", config],
+        &["offboard", "driftwood-chat", "--config", config, "--json"],
+        &["vendors", "--config", config, "list"],
+    ];
+    for args in planning {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&db)]).args(args);
+        run(cmd).expect_code(0);
+        assert!(
+            store_files(&db) == before,
+            "`{}` changed the store or left a file beside it",
+            args.join(" ")
+        );
+    }
     // A copy of a store whose writer died with a committed entry still in its log:
     // readers read the log, and leave it, the store and the file set as they were
     // (a writable open would fold the log into the store and delete it).
