@@ -1,5 +1,5 @@
-//! Writing the files a user names: reports and exports (`--out`), the vendor
-//! registry (`vendors set`).
+//! Writing the files a user names — reports and exports (`--out`), the vendor
+//! registry (`vendors set`) — and creating the store's file private.
 //!
 //! Every such write goes through [`Output`]; the rules, and why:
 //!
@@ -213,6 +213,25 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         source,
     })?;
     out.commit()
+}
+
+/// Creates `path` empty with mode 0600 unless something exists there, so that a
+/// file another library then opens and fills (SQLite) is private from its first
+/// byte. An existing file, or a symlink, is left as it is (`O_EXCL` does not follow
+/// links).
+pub fn create_private(path: &Path) -> io::Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A temporary file for `target` in its directory, 0600, with an `O_EXCL` create
@@ -505,5 +524,22 @@ mod tests {
             .file_type();
         assert!(t.is_fifo(), "the fifo is now {t:?}");
         assert_eq!(names(dir.path()), ["pipe"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn create_private_makes_a_0600_file_and_leaves_an_existing_one() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempdir();
+        let path = dir.path().join("grantscope.db");
+        create_private(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap_or_default(), b"");
+        std::fs::write(&path, "data").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&path, Permissions::from_mode(0o640))
+            .unwrap_or_else(|e| panic!("{e}"));
+        create_private(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mode(&path), 0o640);
+        assert_eq!(std::fs::read(&path).unwrap_or_default(), b"data");
     }
 }

@@ -1,10 +1,13 @@
 //! Files the binary writes for the user: `--out -` is stdout, `--out /dev/null`
-//! stays a device, new reports, exports and registries are 0600. The write helper's
-//! own cases (planted links, failed writes, FIFOs, symlinked targets) are unit tests
-//! in `core/src/files.rs`.
+//! stays a device, new reports, exports, registries and stores are 0600 (the
+//! store's -wal and -shm too). The write helper's own cases (planted
+//! links, failed writes, FIFOs, symlinked targets) are unit tests in
+//! `core/src/files.rs`.
 
 use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
 use std::path::Path;
+
+use grantscope::store::Store;
 
 use crate::support::{Fixture, grantscope, run, run_async};
 
@@ -75,6 +78,7 @@ async fn out_dash_is_stdout_and_no_file_is_written() {
 async fn new_outputs_are_private_replaced_ones_keep_their_mode_and_dev_null_stays() {
     let f = scanned().await;
     let db = f.path("grantscope.db");
+    assert_eq!(mode(&db), 0o600, "the store is created 0600");
     let report = |out: &Path| {
         let mut cmd = grantscope(f.dir.path());
         cmd.args([
@@ -140,4 +144,21 @@ fn a_new_registry_is_private() {
     assert_eq!(mode(&registry), 0o600);
     let text = std::fs::read_to_string(&registry).unwrap_or_else(|e| panic!("{e}"));
     assert!(text.contains("dana@acme.example"), "{text}");
+}
+
+#[test]
+fn the_store_and_its_wal_and_shm_are_private() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("inventory").join("grantscope.db");
+    // Opening migrates, which writes through the WAL: all three files exist while
+    // the store is open (SQLite removes -wal and -shm when the last connection closes).
+    let store = Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let path = dir
+            .path()
+            .join("inventory")
+            .join(format!("grantscope.db{suffix}"));
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    drop(store);
 }
