@@ -1,6 +1,7 @@
-//! Files the binary writes for the user: `--out -` is stdout, `--out /dev/null`
-//! stays a device, new reports, exports, registries and stores are 0600 (the
-//! store's -wal and -shm too). The write helper's own cases (planted
+//! Files the binary writes and reads for the user: `--out -` is stdout, `--out
+//! /dev/null` stays a device, new reports, exports, registries and stores are 0600
+//! (the store's -wal and -shm too), and a secret file other users can read is
+//! warned about on a real scan's stderr. The write helper's own cases (planted
 //! links, failed writes, FIFOs, symlinked targets) are unit tests in
 //! `core/src/files.rs`.
 
@@ -161,4 +162,38 @@ fn the_store_and_its_wal_and_shm_are_private() {
         assert_eq!(mode(&path), 0o600, "{}", path.display());
     }
     drop(store);
+}
+
+#[tokio::test]
+async fn a_secret_file_others_can_read_is_warned_about() {
+    let f = Fixture::start(5, 8, 0.0).await;
+    let key = f.path("grantscope.keys/github-app.pem");
+    let scan = || {
+        let mut cmd = grantscope(f.dir.path());
+        cmd.args(["--db", arg(&f.path("grantscope.db"))]).args([
+            "scan",
+            "--config",
+            arg(&f.config_path),
+        ]);
+        cmd
+    };
+    assert_eq!(mode(&key), 0o600, "the simulator writes its key private");
+    let quiet = run_async(scan()).await;
+    quiet.expect_code(0);
+    assert!(
+        !quiet.stderr.contains("readable by other users"),
+        "{}",
+        quiet.stderr
+    );
+
+    chmod(&key, 0o644);
+    let warned = run_async(scan()).await;
+    warned.expect_code(0);
+    assert!(
+        warned.stderr.contains("WARN")
+            && warned.stderr.contains("readable by other users")
+            && warned.stderr.contains(&format!("chmod 600 {}", arg(&key))),
+        "{}",
+        warned.stderr
+    );
 }
