@@ -688,7 +688,10 @@ fn credential(
             (None, Some(f)) => {
                 let path = resolve(f);
                 match std::fs::read_to_string(&path) {
-                    Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v)),
+                    Ok(v) if !v.trim().is_empty() => {
+                        warn_if_others_can_read(&path, what);
+                        Ok(Secret::new(v))
+                    }
                     Ok(_) => Err(format!("the {what} file {} is empty", path.display())),
                     Err(e) => Err(format!(
                         "cannot read the {what} file {}: {e}",
@@ -791,6 +794,42 @@ fn credential(
         )),
     }
 }
+
+/// Warns (the log reaches stderr) when a secret file is readable by its group or by
+/// everyone: the scan still runs — refusing would break a working setup over a
+/// finding the operator can fix in a second — but the finding is named with its fix.
+/// The mode is that of the file a symlink names, since that is what holds the secret.
+#[cfg(unix)]
+fn warn_if_others_can_read(path: &Path, what: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = meta.permissions().mode();
+    if mode & 0o044 != 0 {
+        tracing::warn!(
+            file = %path.display(),
+            mode = format_args!("{:o}", mode & 0o777),
+            "the {what} file {} is readable by other users: run `chmod 600 {}`",
+            path.display(),
+            shell_word(&path.display().to_string())
+        );
+    }
+}
+
+/// `word` as one shell word, so the suggested command can be pasted as it is.
+#[cfg(unix)]
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@,=%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_others_can_read(_path: &Path, _what: &str) {}
 
 fn required(value: &Option<String>, kind: &str, key: &str) -> Result<String, String> {
     value
@@ -1045,5 +1084,14 @@ mod tests {
         assert!(cfg.is_ok(), "{cfg:?}");
         let dbg = format!("{cfg:?}");
         assert!(!dbg.contains("s3cr3t"), "{dbg}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_suggested_chmod_can_be_pasted() {
+        assert_eq!(shell_word("/etc/grantscope/tok"), "/etc/grantscope/tok");
+        assert_eq!(shell_word("my keys/tok"), "'my keys/tok'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("$(rm -rf ~)"), "'$(rm -rf ~)'");
     }
 }

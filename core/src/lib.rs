@@ -5,7 +5,8 @@
 //! [`scan`] (the scheduler) → [`model`] / [`store`]; [`cli`] sits on top and alone
 //! prints; [`audit`] checks and exports the hash-chained log in the store;
 //! [`vendor`] maps apps to vendors and [`revoke`] plans, executes and verifies
-//! revocation runs through the journal in [`store`]. See
+//! revocation runs through the journal in [`store`]; [`files`] writes the files a
+//! user names (reports, exports, the registry) without following planted links. See
 //! ARCHITECTURE.md for the invariants each module keeps.
 
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod egress;
 pub mod enforce;
+pub mod files;
 pub mod identity;
 pub mod model;
 pub mod plugin;

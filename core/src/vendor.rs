@@ -151,6 +151,13 @@ pub enum RegistryError {
         #[source]
         source: std::io::Error,
     },
+    /// The registry could not be written back (the cause names the file and step).
+    #[error("cannot save the vendor registry")]
+    Save {
+        /// Why.
+        #[source]
+        source: crate::files::FileError,
+    },
     /// The file is not a valid registry; the message says where and what to fix.
     #[error("vendor registry {}: {message}", path.display())]
     Invalid {
@@ -379,7 +386,8 @@ impl Registry {
         })
     }
 
-    /// Writes the registry back to its file atomically (comments are not kept).
+    /// Writes the registry back to its file atomically (comments are not kept); a new
+    /// registry file is created 0600, an existing one keeps its mode.
     pub fn save(&self) -> Result<(), RegistryError> {
         let Some(path) = &self.path else {
             return Ok(());
@@ -393,14 +401,9 @@ impl Registry {
         })?;
         let text =
             format!("# grantscope vendor registry (see `grantscope vendors --help`).\n\n{text}");
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, path))
-            .map_err(|source| RegistryError::Io {
-                action: "write",
-                path: path.clone(),
-                source,
-            })
+        // Through a private temporary file in the registry's directory, renamed over
+        // it (`files`): a planted link is never followed, the registry keeps its mode.
+        crate::files::write(path, text.as_bytes()).map_err(|source| RegistryError::Save { source })
     }
 
     /// The vendor with this id or (case-insensitive) name.

@@ -102,7 +102,8 @@ enum AuditCommand {
     },
     /// Write the log as JSON lines (one entry per line) for a SIEM.
     Export {
-        /// Write here instead of stdout (replaced atomically).
+        /// Write here instead of stdout (`-`: stdout). A file is replaced atomically
+        /// (a new one is created 0600); a device or FIFO is written in place.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
@@ -116,7 +117,8 @@ struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = report::Format::Json)]
     format: report::Format,
-    /// Write here instead of stdout (replaced atomically).
+    /// Write here instead of stdout (`-`: stdout). A file is replaced atomically (a
+    /// new one is created 0600); a device or FIFO is written in place.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Leave out grants below this tier (and unscored ones).
@@ -617,14 +619,20 @@ fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> 
     })
 }
 
-/// Renders to a file through a temporary sibling and a rename, so a failure never
-/// leaves half a report behind.
-fn write_atomically(path: &Path, render: impl FnOnce(&mut Vec<u8>) -> Result<()>) -> Result<()> {
-    let mut bytes = Vec::new();
-    render(&mut bytes)?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+/// Writes what `render` produces to `out`, an `--out` argument: `-` is stdout;
+/// anything else goes through [`crate::files::Output`] (a regular file is replaced
+/// through a private temporary file in its directory, so a failure never leaves half
+/// a report or a stray file behind; a device or FIFO is written in place).
+fn write_out(out: &Path, render: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+    if out == Path::new("-") {
+        let mut stdout = std::io::stdout().lock();
+        render(&mut stdout)?;
+        stdout.flush()?;
+        return Ok(());
+    }
+    let mut file = crate::files::Output::create(out)?;
+    render(&mut file)?;
+    file.commit()?;
     Ok(())
 }
 
@@ -654,8 +662,8 @@ fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
         ..Default::default()
     };
     match &args.out {
-        Some(p) => write_atomically(p, |buf| {
-            Ok(report::render(args.format, &grants, &meta, &options, buf)?)
+        Some(p) => write_out(p, |out| {
+            Ok(report::render(args.format, &grants, &meta, &options, out)?)
         })?,
         None => report::render(
             args.format,
@@ -809,8 +817,8 @@ fn audit(db: Option<PathBuf>, cmd: &AuditCommand) -> Result<u8> {
                 v.entries, v.head_hash
             );
         }
-        AuditCommand::Export { out: Some(p) } => write_atomically(p, |buf| {
-            crate::audit::export(&store, buf)?;
+        AuditCommand::Export { out: Some(p) } => write_out(p, |out| {
+            crate::audit::export(&store, out)?;
             Ok(())
         })?,
         AuditCommand::Export { out: None } => {
@@ -887,7 +895,9 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     for s in &mut scans {
         s.grants = rest.by_ref().take(s.grants.len()).cloned().collect();
     }
-    write_atomically(&args.out.join("grants.json"), |buf| print_json(buf, &scans))?;
+    write_out(&args.out.join("grants.json"), |mut out| {
+        print_json(&mut out, &scans)
+    })?;
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
     meta.vendors = vendors.clone();
     meta.apps = apps;
@@ -895,13 +905,13 @@ async fn demo(db: Option<PathBuf>, args: DemoArgs) -> Result<u8> {
     meta.governance = governance;
     meta.tenants = scans.iter().map(report::TenantStatus::from).collect();
     let report_path = args.out.join("report.html");
-    write_atomically(&report_path, |buf| {
+    write_out(&report_path, |out| {
         Ok(report::render(
             report::Format::Html,
             &owned,
             &meta,
             &report::ReportOptions::default(),
-            buf,
+            out,
         )?)
     })?;
 

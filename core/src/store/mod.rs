@@ -172,6 +172,15 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The database file could not be created.
+    #[error("cannot create the inventory store {path}")]
+    Create {
+        /// Database file.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Migrations, in order; index + 1 is the schema version they produce.
@@ -364,6 +373,12 @@ impl Store {
                 source,
             })?;
         }
+        // SQLite would create the file 0644; the inventory is nobody else's business.
+        // Its -wal and -shm files copy the database file's mode.
+        crate::files::create_private(path).map_err(|source| StoreError::Create {
+            path: name.clone(),
+            source,
+        })?;
         let sqlite = |source| StoreError::Sqlite {
             path: name.clone(),
             source,

@@ -6,6 +6,9 @@
 mod audit;
 mod command_line;
 mod diffs;
+// Modes, devices and FIFOs: the cases are Unix ones.
+#[cfg(unix)]
+mod files;
 mod google_workspace;
 mod inventory;
 mod microsoft_entra;

@@ -385,10 +385,7 @@ fn csv_quotes_rfc4180_and_neutralises_formulas() {
     for r in &rows {
         assert_eq!(r.len(), header.len(), "{r:?}");
         for cell in r {
-            assert!(
-                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
-                "a cell could run as a formula: {cell:?}"
-            );
+            assert_no_formula(cell);
         }
     }
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or(usize::MAX);
@@ -404,7 +401,8 @@ fn csv_quotes_rfc4180_and_neutralises_formulas() {
         f[col("app_name")],
         "'=HYPERLINK(\"http://evil.example\",\"ok\")"
     );
-    assert_eq!(f[col("scopes")], "'+cmd|' /C calc'!A0; -2+3; @SUM(1)");
+    // Each scope a `;` split could make a cell of is neutralised too.
+    assert_eq!(f[col("scopes")], "'+cmd|' /C calc'!A0;' -2+3;' @SUM(1)");
     assert_eq!(f[col("principal_id")], "'\tTAB");
     assert_eq!(f[col("vendor")], "");
 
@@ -435,6 +433,62 @@ fn csv_quotes_rfc4180_and_neutralises_formulas() {
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     assert_eq!(ids.first(), Some(&"github/acme/h1"));
     assert_eq!(ids.last(), Some(&"github/acme/u1"));
+}
+
+/// Formula starts (csv.rs): OWASP's list and the full-width forms.
+const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+
+/// Panics unless neither `cell` nor any part of it a spreadsheet could split off at
+/// `,`, `;`, tab, CR or LF starts (after spaces) with a formula character.
+fn assert_no_formula(cell: &str) {
+    assert!(
+        !cell.trim_start().starts_with(FORMULA_STARTS),
+        "a cell could run as a formula: {cell:?}"
+    );
+    for part in cell.split([',', ';', '\t', '\r', '\n']) {
+        assert!(
+            !part.trim_start().starts_with(FORMULA_STARTS),
+            "{cell:?} split at a separator could run as a formula: {part:?}"
+        );
+    }
+}
+
+#[test]
+fn csv_neutralises_formulas_after_separators_and_escapes_controls() {
+    let mut g = grant(
+        "x1",
+        "Acme;=cmd|' /C calc'!A0",
+        Some("Evil\u{1b}]0;owned\u{7}Co"),
+        Some(50),
+    );
+    g.scopes = vec!["＝HYPERLINK(\"http://evil.example\")".into(), "repo".into()];
+    g.principal.id = "mallory\u{9b}2J\u{0}".into();
+    let text = render(Format::Csv, &[g]);
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\r' | '\n')),
+        "a control character reached the file: {text:?}"
+    );
+    let rows = parse_csv(&text);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for cell in &rows[1] {
+        assert_no_formula(cell);
+    }
+    let col = |name: &str| {
+        rows[0]
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let r = &rows[1];
+    assert_eq!(r[col("app_name")], "Acme;'=cmd|' /C calc'!A0");
+    assert_eq!(r[col("vendor")], "Evil\\x1b]0;owned\\x07Co");
+    assert_eq!(
+        r[col("scopes")],
+        "'＝HYPERLINK(\"http://evil.example\"); repo"
+    );
+    assert_eq!(r[col("principal_id")], "mallory\\x9b2J\\x00");
 }
 
 // ---------------------------------------------------------------------------
