@@ -5,8 +5,9 @@
 //! [`scan`] (the scheduler) → [`model`] / [`store`]; [`cli`] sits on top and alone
 //! prints; [`audit`] checks and exports the hash-chained log in the store;
 //! [`vendor`] maps apps to vendors and [`revoke`] plans, executes and verifies
-//! revocation runs through the journal in [`store`]. See
-//! ARCHITECTURE.md for the invariants each module keeps.
+//! revocation runs through the journal in [`store`]; [`text`] makes third-party
+//! text safe for a terminal. See ARCHITECTURE.md for the invariants each module
+//! keeps.
 
 pub mod audit;
 pub mod auth;
@@ -23,6 +24,7 @@ pub mod revoke;
 pub mod scan;
 pub mod score;
 pub mod store;
+pub mod text;
 pub mod vendor;
 
 #[cfg(test)]
