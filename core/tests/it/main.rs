@@ -7,6 +7,7 @@ mod audit;
 mod command_line;
 mod diffs;
 mod google_workspace;
+mod hostile_text;
 mod inventory;
 mod microsoft_entra;
 mod offboarding;
