@@ -6,8 +6,9 @@
 //! prints; [`audit`] checks and exports the hash-chained log in the store;
 //! [`vendor`] maps apps to vendors and [`revoke`] plans, executes and verifies
 //! revocation runs through the journal in [`store`]; [`files`] writes the files a
-//! user names (reports, exports, the registry) without following planted links. See
-//! ARCHITECTURE.md for the invariants each module keeps.
+//! user names (reports, exports, the registry) without following planted links;
+//! [`text`] makes third-party text safe for a terminal. See ARCHITECTURE.md for the
+//! invariants each module keeps.
 
 pub mod audit;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod revoke;
 pub mod scan;
 pub mod score;
 pub mod store;
+pub mod text;
 pub mod vendor;
 
 #[cfg(test)]

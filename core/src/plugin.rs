@@ -181,7 +181,8 @@ pub enum Failure {
     Connector {
         /// Category.
         code: ErrorCode,
-        /// Its message.
+        /// Its message, on one line: the guest's controls, line breaks and
+        /// bidirectional overrides are shown as visible escapes.
         message: String,
     },
     /// Linear memory cap reached.
@@ -317,9 +318,9 @@ pub enum RevocationStatus {
 pub struct Revocation {
     /// Outcome.
     pub status: RevocationStatus,
-    /// One sentence.
+    /// One sentence, on one line (a guest's controls shown as visible escapes).
     pub detail: String,
-    /// What stays for a human.
+    /// What stays for a human, each on one line like `detail`.
     pub manual_steps: Vec<String>,
 }
 
@@ -565,12 +566,7 @@ impl bindings::grantscope::connector::log::Host for HostState {
             return Err(wasmtime::format_err!("log limit exceeded"));
         }
         self.log_left -= cost;
-        // Control characters would let a guest forge log lines.
-        let line: String = message
-            .chars()
-            .take(MAX_LOG_LINE)
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
+        let line = log_line(&message);
         let (connector, tenant, call) = (&self.connector, &self.tenant, &self.call);
         match level {
             wit::Level::Trace => tracing::trace!(connector, tenant, call, "{line}"),
@@ -581,6 +577,13 @@ impl bindings::grantscope::connector::log::Host for HostState {
         }
         Ok(())
     }
+}
+
+/// A guest's log message as the host logs it: at most [`MAX_LOG_LINE`] characters
+/// on one line. Controls would let a guest forge log lines or drive the operator's
+/// terminal: they are shown escaped, like every guest text the host keeps.
+fn log_line(message: &str) -> String {
+    one_line(message.chars().take(MAX_LOG_LINE).collect())
 }
 
 /// Increments the engine epoch every [`TICK`] until dropped.
@@ -1036,8 +1039,21 @@ fn validate_manifest(m: wit::PluginManifest, contract: String) -> Result<Manifes
     })
 }
 
+/// A guest string quoted in a host message (an id, a task kind): at most 80
+/// characters, on one line.
 fn clip(s: &str) -> String {
-    s.chars().take(80).collect()
+    one_line(s.chars().take(80).collect())
+}
+
+/// A guest's text made one line with nothing a terminal acts on (controls, line
+/// breaks, bidirectional overrides shown as visible escapes), before it becomes
+/// part of an error, a log line or the journal: wherever it is printed later, it
+/// cannot hide or forge what surrounds it.
+fn one_line(s: String) -> String {
+    match crate::text::escape(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
 }
 
 /// A loaded, checked connector. Each call instantiates it afresh.
@@ -1118,11 +1134,10 @@ impl Connector {
             // guest computes.
             Ok(UpdateDeadline::Yield(1))
         });
-        let instance = self
-            .pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| self.error(tenant, call, Failure::Instantiate(e.to_string())))?;
+        let instance =
+            self.pre.instantiate_async(&mut store).await.map_err(|e| {
+                self.error(tenant, call, Failure::Instantiate(one_line(e.to_string())))
+            })?;
         Ok((store, instance))
     }
 
@@ -1269,20 +1284,7 @@ impl Connector {
             .settle(&store, outcome)
             .and_then(connector_result)
             .map_err(|f| self.error(tenant, &call, f))?;
-        Ok(Revocation {
-            status: match r.status {
-                wit::RevocationStatus::Revoked => RevocationStatus::Revoked,
-                wit::RevocationStatus::AlreadyGone => RevocationStatus::AlreadyGone,
-                wit::RevocationStatus::ManualRequired => RevocationStatus::ManualRequired,
-            },
-            detail: clip_field(r.detail),
-            manual_steps: r
-                .manual_steps
-                .into_iter()
-                .take(32)
-                .map(clip_field)
-                .collect(),
-        })
+        Ok(revocation_from_wit(r))
     }
 
     /// Re-reads a target: `true` when it still exists.
@@ -1358,8 +1360,27 @@ impl Connector {
 fn connector_result<T>(r: Result<T, wit::Error>) -> Result<T, Failure> {
     r.map_err(|e| Failure::Connector {
         code: e.code.into(),
-        message: clip_field(e.message),
+        message: one_line(clip_field(e.message)),
     })
+}
+
+/// A guest's revocation outcome, bounded, each text on one line: the journal keeps
+/// it and every run report prints it.
+fn revocation_from_wit(r: wit::Revocation) -> Revocation {
+    Revocation {
+        status: match r.status {
+            wit::RevocationStatus::Revoked => RevocationStatus::Revoked,
+            wit::RevocationStatus::AlreadyGone => RevocationStatus::AlreadyGone,
+            wit::RevocationStatus::ManualRequired => RevocationStatus::ManualRequired,
+        },
+        detail: one_line(clip_field(r.detail)),
+        manual_steps: r
+            .manual_steps
+            .into_iter()
+            .take(32)
+            .map(|s| one_line(clip_field(s)))
+            .collect(),
+    }
 }
 
 fn task_from_wit(t: wit::Task) -> Task {
@@ -1579,5 +1600,73 @@ mod tests {
         ] {
             assert_eq!(check_manifest_host(good), Ok(()), "{good}");
         }
+    }
+
+    const HOSTILE: &str =
+        "denied\r\n\u{1b}[1A\u{1b}[2Kall fine \u{1b}]52;c;SGVsbG8=\u{7}\u{202e}\u{9b}2K";
+
+    /// Nothing a terminal acts on, and no line break.
+    fn assert_one_safe_line(s: &str) {
+        assert!(!s.chars().any(crate::text::is_unsafe), "{s:?}");
+        assert!(s.contains("\\x1b[1A"), "the escape is shown: {s:?}");
+    }
+
+    #[test]
+    fn a_guest_error_message_is_one_line_without_controls() {
+        let failure = match connector_result::<()>(Err(wit::Error {
+            code: wit::ErrorCode::Permission,
+            message: HOSTILE.into(),
+        })) {
+            Err(f) => f,
+            Ok(()) => panic!("an error stays an error"),
+        };
+        let Failure::Connector { message, .. } = &failure else {
+            panic!("{failure:?}")
+        };
+        assert_one_safe_line(message);
+        assert_eq!(
+            message,
+            "denied\\r\\n\\x1b[1A\\x1b[2Kall fine \\x1b]52;c;SGVsbG8=\\x07\\u{202e}\\u{9b}2K"
+        );
+        let error = CallError {
+            connector: "hostile".into(),
+            tenant: "t".into(),
+            call: format!("task {}", clip(HOSTILE)),
+            failure,
+        };
+        assert_one_safe_line(&error.to_string());
+    }
+
+    #[test]
+    fn a_revocation_detail_and_its_manual_steps_are_one_line_without_controls() {
+        let r = revocation_from_wit(wit::Revocation {
+            status: wit::RevocationStatus::ManualRequired,
+            detail: HOSTILE.into(),
+            manual_steps: vec![
+                HOSTILE.into(),
+                "Remove the app in the admin console.".into(),
+            ],
+        });
+        assert_one_safe_line(&r.detail);
+        assert_one_safe_line(&r.manual_steps[0]);
+        assert_eq!(r.manual_steps[1], "Remove the app in the admin console.");
+    }
+
+    #[test]
+    fn a_guest_log_line_is_one_line_without_controls() {
+        assert_one_safe_line(&log_line(HOSTILE));
+        assert_eq!(log_line(&"x".repeat(10_000)).len(), MAX_LOG_LINE);
+        assert_eq!(log_line("page 2 of 3"), "page 2 of 3");
+    }
+
+    #[test]
+    fn guest_ids_quoted_in_host_messages_are_one_line_without_controls() {
+        assert_one_safe_line(&clip(HOSTILE));
+        let long = format!("{HOSTILE}{}", "x".repeat(200));
+        assert!(clip(&long).chars().count() < long.chars().count());
+        assert_one_safe_line(&clip(&long));
+        // Ordinary text is kept as it is.
+        assert_eq!(clip("list-installations"), "list-installations");
+        assert_eq!(one_line("Zürich 🚀".into()), "Zürich 🚀");
     }
 }

@@ -16,6 +16,7 @@ use crate::plural;
 use crate::revoke::{Approval, Plan, RunProgress, RunReport};
 use crate::scan::Progress;
 use crate::store::{ActionRow, ActionState, Store};
+use crate::text::{Shown, is_bidi_control};
 use crate::vendor::{Registry, Status};
 
 /// `grantscope vendors ...`
@@ -137,16 +138,10 @@ fn claimed_text(s: &str) -> std::result::Result<String, String> {
     if s.chars().count() > 200 {
         return Err("must be at most 200 characters".into());
     }
-    if s.chars().any(|c| c.is_control() || bidi_control(c)) {
+    if s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
         return Err("must not contain control or bidirectional formatting characters".into());
     }
     Ok(s.to_owned())
-}
-
-/// Characters that reorder the text around them on a terminal (U+061C, U+200E/F,
-/// U+202A–U+202E, U+2066–U+2069).
-fn bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `grantscope offboard`.
@@ -245,14 +240,14 @@ pub(super) fn vendors(db: Option<PathBuf>, args: VendorsArgs) -> Result<u8> {
                     writeln!(
                         out,
                         "{:<24} {:<26} {:<12} {:<26} {:>6}  {}",
-                        clip(&s("id"), 24),
-                        clip(&s("name"), 26),
+                        Shown(&clip(&s("id"), 24)),
+                        Shown(&clip(&s("name"), 26)),
                         s("status"),
-                        clip(&s("business_owner"), 26),
+                        Shown(&clip(&s("business_owner"), 26)),
                         r["live_grants"]
                             .as_u64()
                             .map_or("-".into(), |n| n.to_string()),
-                        providers.join(", ")
+                        Shown(&providers.join(", "))
                     )?;
                 }
                 if grants.is_none() {
@@ -278,29 +273,42 @@ pub(super) fn vendors(db: Option<PathBuf>, args: VendorsArgs) -> Result<u8> {
                 )?;
                 writeln!(out)?;
             } else {
-                writeln!(out, "{} ({})", v.name, v.id)?;
+                writeln!(out, "{} ({})", Shown(&v.name), Shown(&v.id))?;
                 let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
                 writeln!(out, "  status:            {}", v.status.name())?;
-                writeln!(out, "  business owner:    {}", opt(&v.business_owner))?;
-                writeln!(out, "  technical steward: {}", opt(&v.technical_steward))?;
-                writeln!(out, "  purpose:           {}", opt(&v.purpose))?;
-                writeln!(out, "  contract end:      {}", opt(&v.contract_end))?;
-                writeln!(out, "  domains:           {}", v.domains.join(", "))?;
+                writeln!(
+                    out,
+                    "  business owner:    {}",
+                    Shown(&opt(&v.business_owner))
+                )?;
+                writeln!(
+                    out,
+                    "  technical steward: {}",
+                    Shown(&opt(&v.technical_steward))
+                )?;
+                writeln!(out, "  purpose:           {}", Shown(&opt(&v.purpose)))?;
+                writeln!(out, "  contract end:      {}", Shown(&opt(&v.contract_end)))?;
+                writeln!(out, "  domains:           {}", Shown(&v.domains.join(", ")))?;
                 for (p, apps) in &v.apps {
-                    writeln!(out, "  apps in {p}: {}", apps.join(", "))?;
+                    writeln!(out, "  apps in {}: {}", Shown(p), Shown(&apps.join(", ")))?;
                 }
                 for (p, scopes) in &v.allowed_scopes {
-                    writeln!(out, "  allowed in {p}: {}", scopes.join(", "))?;
+                    writeln!(
+                        out,
+                        "  allowed in {}: {}",
+                        Shown(p),
+                        Shown(&scopes.join(", "))
+                    )?;
                 }
                 writeln!(out, "  live grants: {}", mine.len())?;
                 for g in mine {
                     writeln!(
                         out,
                         "    {}  {} {}  [{}]",
-                        g.id,
+                        Shown(&g.id),
                         g.principal.kind.name(),
-                        g.principal.id,
-                        g.scopes.join(" ")
+                        Shown(&g.principal.id),
+                        Shown(&g.scopes.join(" "))
                     )?;
                 }
             }
@@ -326,14 +334,14 @@ pub(super) fn vendors(db: Option<PathBuf>, args: VendorsArgs) -> Result<u8> {
                     writeln!(
                         out,
                         "{} {} \"{}\": {} in {}",
-                        u.provider,
-                        u.app_id,
-                        u.app_name,
+                        Shown(&u.provider),
+                        Shown(&u.app_id),
+                        Shown(&u.app_name),
                         plural(u.grants, "grant", "grants"),
-                        u.tenants.iter().cloned().collect::<Vec<_>>().join(", ")
+                        Shown(&u.tenants.iter().cloned().collect::<Vec<_>>().join(", "))
                     )?;
                     for s in &u.suggestions {
-                        writeln!(out, "    maybe {} — {}", s.vendor, s.reason)?;
+                        writeln!(out, "    maybe {} — {}", Shown(&s.vendor), Shown(&s.reason))?;
                     }
                 }
                 writeln!(
@@ -358,8 +366,8 @@ pub(super) fn vendors(db: Option<PathBuf>, args: VendorsArgs) -> Result<u8> {
                         out,
                         "{:<18} {}  {}",
                         serde_json::to_value(f.kind)?.as_str().unwrap_or("?"),
-                        f.grant,
-                        f.detail
+                        Shown(&f.grant),
+                        Shown(&f.detail)
                     )?;
                 }
                 writeln!(out, "{}", plural(findings.len(), "finding", "findings"))?;
@@ -522,7 +530,10 @@ pub(super) async fn offboard(db: Option<PathBuf>, args: OffboardArgs) -> Result<
         Some(r) if r.complete() => {
             let mut registry = load_registry(Some(&config), None)?;
             set_status(&mut registry, &vendor.id, Status::Offboarded)?;
-            eprintln!("{} is now marked offboarded in the registry.", vendor.name);
+            eprintln!(
+                "{} is now marked offboarded in the registry.",
+                Shown(&vendor.name)
+            );
             Ok(EXIT_OK)
         }
         Some(_) => Ok(EXIT_FINDINGS),
@@ -565,12 +576,17 @@ pub(super) async fn enforce(db: Option<PathBuf>, args: RunArgs) -> Result<u8> {
             writeln!(
                 err,
                 "policy \"{}\" ({}): {n} grants",
-                rule.name,
+                Shown(&rule.name),
                 if rule.revoke { "revoke" } else { "report" }
             )?;
         }
         for s in &report_only {
-            writeln!(err, "  report  {}  {}", s.grant.id, s.reason)?;
+            writeln!(
+                err,
+                "  report  {}  {}",
+                Shown(&s.grant.id),
+                Shown(&s.reason)
+            )?;
         }
     }
     let hint = format!("grantscope enforce --config {}", args.config.display());
@@ -618,10 +634,11 @@ async fn run(
             // The claim refuses while another live process executes the run.
             let lease = store.claim_run(r.id, lease_for, None)?;
             eprintln!(
-                "Resuming run {} ({label}), approved {} by {}.",
+                "Resuming run {} ({}), approved {} by {}.",
                 r.id,
-                r.approved_at.as_deref().unwrap_or("?"),
-                r.approved_by.as_deref().unwrap_or("?")
+                Shown(label),
+                Shown(r.approved_at.as_deref().unwrap_or("?")),
+                Shown(r.approved_by.as_deref().unwrap_or("?"))
             );
             (lease, true)
         }
@@ -644,11 +661,18 @@ async fn run(
             if let Some(r) = unfinished {
                 match &r.owner {
                     Some(o) if o.live => {
-                        eprintln!("note: run {} for {label} is being executed by {o}", r.id);
+                        eprintln!(
+                            "note: run {} for {} is being executed by {}",
+                            r.id,
+                            Shown(label),
+                            Shown(&o.to_string())
+                        );
                     }
                     _ => eprintln!(
-                        "note: run {} for {label} was interrupted; `{hint} --resume` continues it",
-                        r.id
+                        "note: run {} for {} was interrupted; `{}` continues it",
+                        r.id,
+                        Shown(label),
+                        Shown(&format!("{hint} --resume"))
                     ),
                 }
             }
@@ -813,7 +837,7 @@ fn print_plan(
     writeln!(
         w,
         "{} — plan{}",
-        plan.title,
+        Shown(&plan.title),
         if plan_only {
             " (nothing has been changed)"
         } else {
@@ -838,24 +862,28 @@ fn print_plan(
     for (g, t) in &plan.actions {
         if g.tenant != tenant {
             tenant = &g.tenant;
-            writeln!(w, "  {} / {}", g.provider, g.tenant)?;
+            writeln!(w, "  {} / {}", Shown(&g.provider), Shown(&g.tenant))?;
         }
         writeln!(
             w,
             "    revoke  {:<58} {} {:<24} via {}",
-            g.id,
+            Shown(&g.id),
             g.principal.kind.name(),
-            clip(&g.principal.id, 24),
-            t.action
+            Shown(&clip(&g.principal.id, 24)),
+            Shown(&t.action)
         )?;
         if let Some(source) = &g.plugin {
-            writeln!(w, "            reported by third-party plugin {source}")?;
+            writeln!(
+                w,
+                "            reported by third-party plugin {}",
+                Shown(&source.to_string())
+            )?;
         }
     }
     if !plan.manual.is_empty() {
         writeln!(w, "\n  No API can revoke these:")?;
         for g in &plan.manual {
-            writeln!(w, "    {}  {}", g.id, g.notes.join(" "))?;
+            writeln!(w, "    {}  {}", Shown(&g.id), Shown(&g.notes.join(" ")))?;
         }
     }
     print_unattributed(w, &plan.unattributed)?;
@@ -867,7 +895,7 @@ fn print_plan(
     if !followups.is_empty() {
         writeln!(w, "\n  By hand, after the API calls:")?;
         for (p, s) in followups {
-            writeln!(w, "    {p}: {s}")?;
+            writeln!(w, "    {}: {}", Shown(p), Shown(s))?;
         }
     }
     if plan_only {
@@ -912,15 +940,15 @@ fn print_unattributed(w: &mut dyn Write, grants: &[GrantRecord]) -> Result<()> {
     for g in grants {
         if g.tenant != tenant {
             tenant = &g.tenant;
-            writeln!(w, "  {} / {}", g.provider, g.tenant)?;
+            writeln!(w, "  {} / {}", Shown(&g.provider), Shown(&g.tenant))?;
         }
         writeln!(
             w,
             "    review  {:<58} {} {:<24} {}",
-            g.id,
+            Shown(&g.id),
             g.principal.kind.name(),
-            clip(&g.principal.id, 24),
-            clip(&g.app.name, 48)
+            Shown(&clip(&g.principal.id, 24)),
+            Shown(&clip(&g.app.name, 48))
         )?;
         if let Some(how) = crate::revoke::unattributed_review(&g.provider, &g.app.id)
             && !reviews.contains(&(g.provider.as_str(), how))
@@ -929,7 +957,7 @@ fn print_unattributed(w: &mut dyn Write, grants: &[GrantRecord]) -> Result<()> {
         }
     }
     for (provider, how) in reviews {
-        writeln!(w, "  How to review ({provider}): {how}")?;
+        writeln!(w, "  How to review ({}): {how}", Shown(provider))?;
     }
     Ok(())
 }
@@ -945,7 +973,7 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
         out,
         "Run {} ({}): {} — {} revoked, {} already gone, {} manual, {} failed, {} unanswered.",
         r.run,
-        r.label,
+        Shown(&r.label),
         plural(r.actions.len(), "action", "actions"),
         n(&r.states, "done"),
         n(&r.states, "gone"),
@@ -954,7 +982,7 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
         n(&r.states, "ambiguous") + n(&r.states, "in_flight") + n(&r.states, "pending"),
     )?;
     if let Some(a) = &r.approval {
-        writeln!(out, "Approved {}.", approval_line(a))?;
+        writeln!(out, "Approved {}.", Shown(&approval_line(a)))?;
     }
     writeln!(
         out,
@@ -971,22 +999,22 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
         writeln!(
             out,
             "  {} {}: {}",
-            a.verified.as_deref().unwrap_or("?"),
-            a.grant.id,
-            a.detail.as_deref().unwrap_or("")
+            Shown(a.verified.as_deref().unwrap_or("?")),
+            Shown(&a.grant.id),
+            Shown(a.detail.as_deref().unwrap_or(""))
         )?;
     }
     if !r.unverified_tenants.is_empty() {
         writeln!(
             out,
             "The rescan of {} was partial; run `grantscope scan` to confirm.",
-            r.unverified_tenants.join(", ")
+            Shown(&r.unverified_tenants.join(", "))
         )?;
     }
     if !r.manual_steps.is_empty() {
         writeln!(out, "Still to do by hand:")?;
         for s in &r.manual_steps {
-            writeln!(out, "  - {s}")?;
+            writeln!(out, "  - {}", Shown(s))?;
         }
     }
     print_unattributed(out, &r.unattributed)?;
@@ -1076,7 +1104,7 @@ impl RunProgress for RunBar {
         if matches!(state, ActionState::Failed | ActionState::Ambiguous) {
             c.1 += 1;
             self.bar
-                .println(format!("✗ {}: {}", row.grant.id, state.name()));
+                .println(format!("✗ {}: {}", Shown(&row.grant.id), state.name()));
         } else {
             c.0 += 1;
         }
@@ -1119,10 +1147,94 @@ impl RunProgress for RunLog {
     }
 
     fn action(&self, row: &ActionRow, state: ActionState) {
-        tracing::info!(grant = %row.grant.id, state = state.name(), "revocation action settled");
+        tracing::info!(
+            grant = %Shown(&row.grant.id),
+            state = state.name(),
+            "revocation action settled"
+        );
     }
 
     fn verifying(&self, tenants: usize) {
         tracing::info!(tenants, "verifying by rescanning");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{HOSTILE, assert_terminal_safe};
+    use super::*;
+    use crate::model::{PrincipalKind, RevocationTarget};
+
+    /// A grant whose every provider-given text is hostile.
+    fn hostile_grant(n: usize, target: bool) -> GrantRecord {
+        let mut g = crate::test_support::grant(&format!("okta/acme/{HOSTILE}{n}"));
+        g.provider = "okta".into();
+        g.tenant = "acme".into();
+        g.app.id = HOSTILE.into();
+        g.app.name = HOSTILE.into();
+        g.principal.id = HOSTILE.into();
+        g.scopes = vec![HOSTILE.into()];
+        g.notes = vec![HOSTILE.into()];
+        g.revocation = target.then(|| RevocationTarget {
+            action: HOSTILE.into(),
+            handle: "{}".into(),
+        });
+        g
+    }
+
+    #[test]
+    fn a_plan_is_printed_without_terminal_controls() {
+        let mut review = hostile_grant(3, false);
+        review.principal.kind = PrincipalKind::User;
+        let plan = Plan::new(
+            "vendor:acme",
+            &format!("Offboard {HOSTILE} (acme)"),
+            vec![hostile_grant(1, true), hostile_grant(2, false)],
+        )
+        .with_unattributed(vec![review]);
+        let mut out = Vec::new();
+        print_plan(&mut out, &plan, false, true, "grantscope offboard acme")
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Title; the action's id and target action (its principal is clipped);
+        // the manual item's id and note; the candidate's id (principal and app
+        // name are clipped).
+        let text = assert_terminal_safe(&out, 6);
+        for line in text.lines().filter(|l| l.contains("revoke  ")) {
+            assert!(line.contains("x\\x1b[1A\\x1b[2K"), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_run_report_is_printed_without_terminal_controls() {
+        let g = hostile_grant(1, true);
+        let row = ActionRow {
+            seq: 1,
+            target: g.revocation.clone().unwrap_or_else(|| panic!("a target")),
+            grant: g,
+            state: ActionState::Failed,
+            attempts: 1,
+            detail: Some(HOSTILE.into()),
+            manual_steps: vec![HOSTILE.into()],
+            verified: Some("present".into()),
+        };
+        let report = RunReport {
+            run: 7,
+            label: "vendor:acme".into(),
+            approval: Some(serde_json::json!({
+                "how": "--yes", "os_user": {"uid": 1000, "name": HOSTILE},
+                "approver": {"name": HOSTILE}, "ticket": {"id": HOSTILE},
+            })),
+            actions: vec![row],
+            unverified_tenants: vec![HOSTILE.into()],
+            verified: [("present".to_owned(), 1)].into_iter().collect(),
+            states: [("failed".to_owned(), 1)].into_iter().collect(),
+            manual_steps: vec![HOSTILE.into()],
+            unattributed: vec![hostile_grant(2, false)],
+        };
+        let mut out = Vec::new();
+        print_report(&mut out, &report, false).unwrap_or_else(|e| panic!("{e}"));
+        // The approval (account, approver, ticket), the action's id and detail, the
+        // partial tenant, the manual step and the candidate's id.
+        assert_terminal_safe(&out, 8);
     }
 }

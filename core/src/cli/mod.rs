@@ -3,6 +3,12 @@
 //! **Architecture invariant:** this module alone prints to stdout and alone uses
 //! `anyhow`. Exit codes (documented in README.md): 0 success, 1 findings at or
 //! above `--fail-on` (reserved for `report`), 2 error, 3 partial scan.
+//!
+//! **Architecture invariant:** every third-party string printed as text — anything
+//! from a grant, a provider, a connector or its manifest, the vendor registry or
+//! the journal — goes through [`Shown`] (errors through [`ShownLines`]), so no
+//! control, C1 or bidirectional formatting character reaches the terminal raw.
+//! JSON output is escaped by serde_json instead.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -23,6 +29,7 @@ use crate::plugin::Runtime;
 use crate::report;
 use crate::scan::{Progress, TenantScan, scan_tenants};
 use crate::store::Store;
+use crate::text::{Shown, ShownLines};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -243,7 +250,9 @@ pub fn main() -> u8 {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The chain quotes ids, names and connector messages; our own messages
+            // may span lines (an example config), so line breaks are kept.
+            eprintln!("error: {}", ShownLines(&format!("{e:#}")));
             EXIT_ERROR
         }
     }
@@ -444,8 +453,8 @@ fn print_summary(
         writeln!(
             out,
             "{:<24} {:<16} {:>7} {:>7} {:>8} {:>9}  {status}",
-            s.tenant,
-            s.provider,
+            Shown(&s.tenant),
+            Shown(&s.provider),
             s.grants.len(),
             s.tasks,
             s.requests,
@@ -463,7 +472,7 @@ fn print_summary(
     if !failures.is_empty() {
         writeln!(out, "\nfailures:")?;
         for (s, f) in failures.iter().take(20) {
-            writeln!(out, "  {}: {}", s.tenant, f.error)?;
+            writeln!(out, "  {}: {}", Shown(&s.tenant), Shown(&f.error))?;
         }
         if failures.len() > 20 {
             writeln!(out, "  … and {} more", failures.len() - 20)?;
@@ -515,7 +524,7 @@ impl Progress for Bar {
         self.bar.println(format!(
             "{} {}: {}{}",
             if scan.complete { "✓" } else { "✗" },
-            scan.tenant,
+            Shown(&scan.tenant),
             crate::plural(scan.grants.len(), "grant", "grants"),
             if scan.complete {
                 String::new()
@@ -547,10 +556,15 @@ impl Progress for Logged {
 
     fn tenant_done(&self, scan: &TenantScan) {
         for f in &scan.failures {
-            tracing::warn!(tenant = %scan.tenant, call = %f.call, "{}", f.error);
+            tracing::warn!(
+                tenant = %Shown(&scan.tenant),
+                call = %Shown(&f.call),
+                "{}",
+                Shown(&f.error)
+            );
         }
         tracing::info!(
-            tenant = %scan.tenant,
+            tenant = %Shown(&scan.tenant),
             grants = scan.grants.len(),
             tasks = scan.tasks,
             complete = scan.complete,
@@ -728,14 +742,11 @@ fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
     let line = |g: &GrantRecord| {
         format!(
             "{}  {} → {} {}  [{}]",
-            g.id,
-            g.app.name,
-            serde_json::to_value(g.principal.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            g.principal.id,
-            g.scopes.join(", ")
+            Shown(&g.id),
+            Shown(&g.app.name),
+            g.principal.kind.name(),
+            Shown(&g.principal.id),
+            Shown(&g.scopes.join(", "))
         )
     };
     writeln!(out, "scan {from} → scan {to}")?;
@@ -755,23 +766,23 @@ fn diff(db: Option<PathBuf>, args: &DiffArgs) -> Result<u8> {
         writeln!(
             out,
             "  ~ {}  {}  {}{widened}",
-            c.grant.id,
-            c.grant.app.name,
-            delta.join(" ")
+            Shown(&c.grant.id),
+            Shown(&c.grant.app.name),
+            Shown(&delta.join(" "))
         )?;
     }
     if !d.partial.is_empty() {
         writeln!(
             out,
             "\nnot counted as removed (the later scan of these tenants was partial): {}",
-            d.partial.join(", ")
+            Shown(&d.partial.join(", "))
         )?;
     }
     if !d.not_compared.is_empty() {
         writeln!(
             out,
             "not compared (not in the earlier scan): {}",
-            d.not_compared.join(", ")
+            Shown(&d.not_compared.join(", "))
         )?;
     }
     Ok(EXIT_OK)
@@ -973,8 +984,14 @@ fn demo_digest(
     for (provider, row) in &by_provider {
         writeln!(
             out,
-            "{provider:<18} {:>9} {:>13} {:>11} {:>12} {:>14} {:>7}",
-            row[0], row[1], row[2], row[3], row[4], row[5]
+            "{:<18} {:>9} {:>13} {:>11} {:>12} {:>14} {:>7}",
+            Shown(provider),
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5]
         )?;
     }
 
@@ -1011,11 +1028,11 @@ vendors by blast radius (the union of what their grants reach, across providers)
             "  {:>3} {:<8} {:<22} {:>4} grants, {}, {:>4} people · {}",
             v.score.value,
             report::tier_name(v.score.tier),
-            v.name,
+            Shown(&v.name),
             v.grants,
             crate::plural(v.providers.len(), "provider", "providers"),
             v.principals,
-            domains.join(", ")
+            Shown(&domains.join(", "))
         )?;
     }
     if let Some(none) = vendors.iter().find(|v| v.key.is_empty()) {
@@ -1050,8 +1067,11 @@ widest single grants:"
             .unwrap_or_default();
         writeln!(
             out,
-            "  {value:>3} {tier:<8} {} in {} ({}): {why}",
-            g.app.name, g.tenant, g.principal.id
+            "  {value:>3} {tier:<8} {} in {} ({}): {}",
+            Shown(&g.app.name),
+            Shown(&g.tenant),
+            Shown(&g.principal.id),
+            Shown(&why)
         )?;
     }
     let count = |f: &dyn Fn(&GrantRecord) -> bool| grants.iter().filter(|g| f(g)).count();
@@ -1082,7 +1102,9 @@ async fn plugins(cmd: PluginsCommand) -> Result<u8> {
                 writeln!(
                     out,
                     "{:<20} {:<20} {:<10} built in",
-                    m.id, m.provider, m.version
+                    Shown(&m.id),
+                    Shown(&m.provider),
+                    Shown(&m.version)
                 )?;
             }
             if let Some(path) = config {
@@ -1094,9 +1116,9 @@ async fn plugins(cmd: PluginsCommand) -> Result<u8> {
                         writeln!(
                             out,
                             "{:<20} {:<20} {:<10} {}",
-                            m.id,
-                            m.provider,
-                            m.version,
+                            Shown(&m.id),
+                            Shown(&m.provider),
+                            Shown(&m.version),
                             p.display()
                         )?;
                     }
@@ -1118,37 +1140,50 @@ async fn plugins(cmd: PluginsCommand) -> Result<u8> {
                 serde_json::to_writer_pretty(&mut out, m)?;
                 writeln!(out)?;
             } else {
-                writeln!(
-                    out,
-                    "{} {} ({}), contract {}",
-                    m.id, m.version, m.name, m.contract
-                )?;
-                writeln!(out, "provider:     {}", m.provider)?;
-                writeln!(out, "hosts:        {}", m.hosts.join(", "))?;
-                writeln!(out, "capabilities: {}", m.capabilities.join(", "))?;
-                writeln!(out, "credentials:  {}", m.credential_kinds.join(", "))?;
-                writeln!(out, "settings:")?;
-                for s in &m.settings {
-                    writeln!(
-                        out,
-                        "  {}{}: {}",
-                        s.name,
-                        if s.required { " (required)" } else { "" },
-                        s.description
-                    )?;
-                }
-                writeln!(out, "permissions to audit:")?;
-                for p in m.permissions.iter().filter(|p| !p.revoke_only) {
-                    writeln!(out, "  {}: {}", p.name, p.reason)?;
-                }
-                writeln!(out, "permissions to revoke (only for offboarding):")?;
-                for p in m.permissions.iter().filter(|p| p.revoke_only) {
-                    writeln!(out, "  {}: {}", p.name, p.reason)?;
-                }
+                print_manifest(&mut out, m)?;
             }
         }
     }
     Ok(EXIT_OK)
+}
+
+/// A manifest for a person. Every field is the plugin's own text.
+fn print_manifest(out: &mut impl Write, m: &crate::plugin::Manifest) -> Result<()> {
+    writeln!(
+        out,
+        "{} {} ({}), contract {}",
+        Shown(&m.id),
+        Shown(&m.version),
+        Shown(&m.name),
+        Shown(&m.contract)
+    )?;
+    writeln!(out, "provider:     {}", Shown(&m.provider))?;
+    writeln!(out, "hosts:        {}", Shown(&m.hosts.join(", ")))?;
+    writeln!(out, "capabilities: {}", Shown(&m.capabilities.join(", ")))?;
+    writeln!(
+        out,
+        "credentials:  {}",
+        Shown(&m.credential_kinds.join(", "))
+    )?;
+    writeln!(out, "settings:")?;
+    for s in &m.settings {
+        writeln!(
+            out,
+            "  {}{}: {}",
+            Shown(&s.name),
+            if s.required { " (required)" } else { "" },
+            Shown(&s.description)
+        )?;
+    }
+    writeln!(out, "permissions to audit:")?;
+    for p in m.permissions.iter().filter(|p| !p.revoke_only) {
+        writeln!(out, "  {}: {}", Shown(&p.name), Shown(&p.reason))?;
+    }
+    writeln!(out, "permissions to revoke (only for offboarding):")?;
+    for p in m.permissions.iter().filter(|p| p.revoke_only) {
+        writeln!(out, "  {}: {}", Shown(&p.name), Shown(&p.reason))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1166,5 +1201,106 @@ mod tests {
         let codes = [EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_PARTIAL];
         let set: std::collections::HashSet<_> = codes.iter().collect();
         assert_eq!(set.len(), codes.len());
+    }
+
+    /// Cursor up and erase the line, an OSC 52 clipboard write, a right-to-left
+    /// override, a line break and a tab: what a hostile provider or plugin sends.
+    pub(super) const HOSTILE: &str =
+        "x\u{1b}[1A\u{1b}[2K\u{1b}]52;c;SGVsbG8=\u{7}\u{202e}gpj.exe\n\tforged line \u{9b}2K";
+
+    /// `out` is UTF-8 whose only control is the line break, with no bidirectional
+    /// formatting character, and shows the escaped hostile text `times` times.
+    pub(super) fn assert_terminal_safe(out: &[u8], times: usize) -> String {
+        let text = String::from_utf8(out.to_vec()).unwrap_or_else(|e| panic!("{e}"));
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|c| *c != '\n' && crate::text::is_unsafe(*c))
+            .collect();
+        assert!(raw.is_empty(), "raw {raw:?} in\n{text}");
+        assert_eq!(
+            text.matches("x\\x1b[1A\\x1b[2K\\x1b]52;c;SGVsbG8=\\x07\\u{202e}gpj.exe\\n\\tforged line \\u{9b}2K")
+                .count(),
+            times,
+            "{text}"
+        );
+        text
+    }
+
+    #[test]
+    fn a_manifest_is_printed_without_terminal_controls() {
+        use crate::plugin::{Manifest, Permission, SettingSpec};
+        let h = || HOSTILE.to_owned();
+        let m = Manifest {
+            id: "hostile".into(),
+            name: h(),
+            version: h(),
+            provider: "hostile".into(),
+            hosts: vec!["api.example.com".into()],
+            capabilities: vec!["enumerate".into()],
+            credential_kinds: vec![h()],
+            permissions: vec![
+                Permission {
+                    name: h(),
+                    reason: h(),
+                    revoke_only: false,
+                },
+                Permission {
+                    name: h(),
+                    reason: h(),
+                    revoke_only: true,
+                },
+            ],
+            settings: vec![SettingSpec {
+                name: h(),
+                description: h(),
+                required: true,
+            }],
+            contract: "0.1.0".into(),
+        };
+        let mut out = Vec::new();
+        print_manifest(&mut out, &m).unwrap_or_else(|e| panic!("{e}"));
+        let text = assert_terminal_safe(&out, 9);
+        // One line per field: nothing the plugin wrote started a line of its own.
+        assert_eq!(text.lines().count(), 11, "{text}");
+    }
+
+    #[test]
+    fn a_scan_summary_and_its_failures_are_printed_without_terminal_controls() {
+        let scan = TenantScan {
+            tenant: "acme".into(),
+            provider: "okta".into(),
+            connector: "okta".into(),
+            started_at: String::new(),
+            finished_at: String::new(),
+            complete: false,
+            tasks: 1,
+            requests: 1,
+            retries: 0,
+            throttled: 0,
+            failures: vec![crate::scan::ScanFailure {
+                call: "start".into(),
+                error: HOSTILE.into(),
+            }],
+            grants: Vec::new(),
+        };
+        let mut out = Vec::new();
+        print_summary(&mut out, &[scan], 0, 0).unwrap_or_else(|e| panic!("{e}"));
+        assert_terminal_safe(&out, 1);
+    }
+
+    #[test]
+    fn an_error_chain_is_printed_without_terminal_controls() {
+        // Messages this program writes may span lines (an example config), so an
+        // error keeps its line breaks; connector messages reach it on one line
+        // already (`plugin::one_line`).
+        let hostile = HOSTILE.replace('\n', "\\n");
+        let e = anyhow::anyhow!("{hostile}")
+            .context("the config has no rules: add one, e.g.\n\n[[policy]]");
+        let shown = ShownLines(&format!("{e:#}")).to_string();
+        assert_terminal_safe(shown.as_bytes(), 1);
+        assert!(
+            shown.starts_with("the config has no rules: add one, e.g.\n\n[[policy]]: x\\x1b"),
+            "{shown}"
+        );
     }
 }

@@ -4,6 +4,12 @@
 //! backslash before the punctuation that could start markup (links, images, HTML,
 //! emphasis, code) and before `|`, which would split a table cell; line breaks and
 //! other control characters become a space, since a newline ends a table row.
+//! Provider data makes no link either: GitHub-flavoured renderers turn bare
+//! `https://…`, `www.…` and `name@domain` into links, so the `:` of `://`, the `.`
+//! after `www` and every `@` are escaped too, which leaves each plain text.
+//! Bidirectional formatting characters, which would make a rendered line read
+//! differently from what it holds, are shown as visible escapes (`\u{202e}`), as on
+//! the terminal.
 
 use std::io::Write;
 
@@ -30,9 +36,10 @@ pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportEr
 
 /// Escapes grant data for a Markdown table cell or a list line.
 pub(super) fn esc(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut last_space = false;
-    for c in s.chars() {
+    for (i, &c) in chars.iter().enumerate() {
         match c {
             c if c.is_control() => {
                 // Line breaks end a table row, tabs and other controls garble
@@ -43,9 +50,16 @@ pub(super) fn esc(s: &str) -> String {
                 last_space = true;
                 continue;
             }
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '#' | '!' | '&' => {
+            c if crate::text::is_unsafe(c) => out.push_str(&crate::text::escape(&c.to_string())),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '<' | '>' | '|' | '~' | '#' | '!'
+            | '&' | '@' => {
                 out.push('\\');
                 out.push(c);
+            }
+            // `https://…` (any scheme) and `www.…` would be autolinked.
+            ':' if chars[i + 1..].starts_with(&['/', '/']) => out.push_str("\\:"),
+            '.' if i >= 3 && chars[i - 3..i].iter().all(|w| w.eq_ignore_ascii_case(&'w')) => {
+                out.push_str("\\.");
             }
             _ => out.push(c),
         }
@@ -321,8 +335,46 @@ mod tests {
     fn cells_cannot_break_the_table_or_add_markup() {
         assert_eq!(esc("a|b"), "a\\|b");
         assert_eq!(esc("one\r\ntwo\nthree\tfour"), "one two three four");
-        assert_eq!(esc("[x](http://e) <b>"), "\\[x\\](http://e) \\<b\\>");
+        assert_eq!(esc("[x](http://e) <b>"), "\\[x\\]\\(http\\://e\\) \\<b\\>");
         assert_eq!(esc("**bold** `code`"), "\\*\\*bold\\*\\* \\`code\\`");
         assert_eq!(esc("plain name"), "plain name");
+        assert_eq!(
+            esc("Zürich 日本語 🚀 v1.2 (beta)"),
+            "Zürich 日本語 🚀 v1.2 \\(beta\\)"
+        );
+    }
+
+    #[test]
+    fn provider_data_makes_no_link() {
+        // Bare URLs of any scheme, `www.` names and addresses: no autolink.
+        assert_eq!(esc("https://evil.example"), "https\\://evil.example");
+        assert_eq!(esc("see ftp://x.example/a"), "see ftp\\://x.example/a");
+        assert_eq!(esc("www.evil.example"), "www\\.evil.example");
+        assert_eq!(esc("WWW.Evil.example"), "WWW\\.Evil.example");
+        assert_eq!(esc("it@evil.example"), "it\\@evil.example");
+        assert_eq!(esc("mailto:it@evil.example"), "mailto:it\\@evil.example");
+        // Inline, reference and angle-bracket links and images.
+        assert_eq!(esc("[click](http://x)"), "\\[click\\]\\(http\\://x\\)");
+        assert_eq!(esc("[click][1]"), "\\[click\\]\\[1\\]");
+        assert_eq!(esc("[1]: http://x"), "\\[1\\]: http\\://x");
+        assert_eq!(esc("<http://x>"), "\\<http\\://x\\>");
+        assert_eq!(
+            esc("![i](http://x/p.png)"),
+            "\\!\\[i\\]\\(http\\://x/p.png\\)"
+        );
+        // A colon elsewhere, and dots elsewhere, stay as they are.
+        assert_eq!(esc("scope: okta.users.read"), "scope: okta.users.read");
+        assert_eq!(esc("http:"), "http:");
+    }
+
+    #[test]
+    fn controls_and_bidirectional_overrides_do_not_survive() {
+        assert_eq!(
+            esc("a\u{1b}[2K\u{1b}]52;c;SGVsbG8=\u{7}b"),
+            "a \\[2K \\]52;c;SGVsbG8= b"
+        );
+        assert_eq!(esc("x\u{9b}2K"), "x 2K");
+        assert_eq!(esc("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
+        assert_eq!(esc("\u{2066}a\u{2069}"), "\\u{2066}a\\u{2069}");
     }
 }

@@ -10,6 +10,7 @@ mod diffs;
 #[cfg(unix)]
 mod files;
 mod google_workspace;
+mod hostile_text;
 mod inventory;
 mod microsoft_entra;
 mod offboarding;

@@ -227,6 +227,42 @@ async fn runaway_guests_fail_their_own_task_and_the_rest_finish() {
 }
 
 #[tokio::test]
+async fn a_guests_messages_reach_the_host_on_one_line_without_terminal_controls() {
+    let h = Harness::new(
+        true,
+        &["localhost"],
+        &[("tasks", "error-escapes,task-escapes")],
+    );
+    let scan = h.scan().await;
+    // The guest's error, and the call and error of the task it named with escapes.
+    assert_eq!(scan.failures.len(), 2, "{:?}", scan.failures);
+    for f in &scan.failures {
+        for text in [&f.call, &f.error] {
+            assert!(
+                !text.chars().any(grantscope::text::is_unsafe),
+                "raw control in {text:?}"
+            );
+        }
+        // Shown, not dropped: the operator sees that something was there.
+        assert!(f.error.contains("\\x1b[1A\\x1b[2K"), "{:?}", f.error);
+    }
+    let error = |call: &str| {
+        scan.failures
+            .iter()
+            .find(|f| f.call.starts_with(call))
+            .map(|f| f.error.clone())
+            .unwrap_or_else(|| panic!("no failure of {call}: {:?}", scan.failures))
+    };
+    assert!(
+        error("task error-escapes")
+            .contains("denied\\x1b[1A\\x1b[2K\\x1b]52;c;SGVsbG8=\\x07\\u{202e}\\n\\u{9b}2K"),
+        "{}",
+        error("task error-escapes")
+    );
+    assert!(error("task x\\x1b").contains("unknown mode x\\x1b"));
+}
+
+#[tokio::test]
 async fn every_call_gets_a_fresh_instance_and_tenants_share_nothing() {
     let echo = Echo::start().await;
     let h = Harness::with_tenants(

@@ -17,6 +17,11 @@ use grantscope_connector_sdk::{
 
 struct Hostile;
 
+/// Text that would drive the operator's terminal if a host printed it as it is:
+/// cursor up and erase the line, an OSC 52 clipboard write, a right-to-left
+/// override, a line break and a C1 CSI.
+const TERMINAL_ESCAPES: &str = "\u{1b}[1A\u{1b}[2K\u{1b}]52;c;SGVsbG8=\u{7}\u{202e}\n\u{9b}2K";
+
 // Export symbols only on wasm: their names break native linkers, and the native
 // build exists only so `cargo test --workspace` can type-check this crate.
 #[cfg(target_arch = "wasm32")]
@@ -211,6 +216,23 @@ impl Guest for Hostile {
                     payload: (batch + 1).to_string(),
                 }];
                 return Ok(step);
+            }
+            "error-escapes" => {
+                return Err(Error::new(
+                    ErrorCode::Permission,
+                    format!("denied{TERMINAL_ESCAPES}"),
+                ));
+            }
+            // A follow-up task whose kind the host quotes in the call's name; it
+            // then fails as an unknown mode, whose message quotes the kind again.
+            "task-escapes" => {
+                return Ok(Step {
+                    grants: Vec::new(),
+                    tasks: vec![Task {
+                        kind: format!("x{TERMINAL_ESCAPES}"),
+                        payload: task.payload.clone(),
+                    }],
+                });
             }
             "budget" => {
                 let mut last = String::new();
