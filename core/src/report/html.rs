@@ -31,10 +31,21 @@ const SCRIPT: &str = include_str!("assets/report.js");
 /// Up to this many governance rows show unfolded.
 const FINDING_ROWS_OPEN: usize = 15;
 
-/// The page's Content-Security-Policy: nothing may be fetched; only the inline
-/// style and script run, and images only from `data:` URLs.
-pub(super) const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+/// The page's Content-Security-Policy: nothing may be fetched, images only from
+/// `data:` URLs, and only *our* style sheet and script run — named by their SHA-256,
+/// not `'unsafe-inline'`, so markup that slipped past escaping could neither run a
+/// script nor restyle the page. (No `style="…"` attribute is written for the same
+/// reason: a hash does not cover attributes.)
+pub(super) fn csp() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s));
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src data:",
+        hash(STYLE),
+        hash(SCRIPT)
+    )
+}
 
 /// Escapes text for HTML content and double- or single-quoted attributes.
 pub(super) fn esc(s: &str) -> String {
@@ -77,7 +88,7 @@ fn head(page: &mut String, view: &View<'_>) {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="grantscope {version}">
 <title>{title}</title>
@@ -87,6 +98,7 @@ fn head(page: &mut String, view: &View<'_>) {
 "#,
         version = esc(&view.meta.tool_version),
         title = esc(view.title()),
+        csp = csp(),
     );
 }
 
@@ -173,7 +185,7 @@ fn charts_section(page: &mut String, view: &View<'_>) {
     for (name, colour) in SLOTS.iter().zip(charts::COLOURS) {
         let _ = write!(
             page,
-            r#"<li><i style="background:{colour}"></i>{name}</li>"#
+            r#"<li><svg class="swatch" viewBox="0 0 1 1" aria-hidden="true"><rect width="1" height="1" fill="{colour}"/></svg>{name}</li>"#
         );
     }
     page.push_str("</ul>\n<section class=\"charts\">\n");

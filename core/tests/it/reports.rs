@@ -648,9 +648,36 @@ fn html_escapes_hostile_grant_data() {
 fn html_references_nothing_outside_the_file() {
     let html = render(Format::Html, &estate());
     assert!(html.starts_with("<!doctype html>"));
-    assert!(html.contains(
-        r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">"#
-    ));
+    // Only our own style sheet and script, by hash: no 'unsafe-inline', so markup that
+    // slipped past escaping could run nothing and restyle nothing.
+    let csp = html
+        .split(r#"<meta http-equiv="Content-Security-Policy" content=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no CSP meta tag"));
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let hash_of = |open: &str, close: &str| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let body = html
+            .split(open)
+            .nth(1)
+            .and_then(|rest| rest.split(close).next())
+            .unwrap_or_else(|| panic!("no {open}"));
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
+    };
+    assert_eq!(
+        csp,
+        format!(
+            "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src data:",
+            hash_of("<style>", "</style>"),
+            hash_of("<script>", "</script>")
+        )
+    );
+    assert!(
+        !html.contains(" style="),
+        "an inline style attribute needs 'unsafe-inline'"
+    );
     for tag in start_tags(&html) {
         let lower = tag.to_ascii_lowercase();
         for attr in [
