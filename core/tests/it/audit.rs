@@ -39,13 +39,7 @@ fn tampered(f: &Fixture, db: &Path, name: &str, sql: &str) -> PathBuf {
 
 #[tokio::test]
 async fn tampering_with_the_audit_log_is_detected() {
-    let f = Fixture::start(7, 20, 0.0).await;
-    let db = f.path("grantscope.db");
-    for _ in 0..2 {
-        let mut cmd = grantscope(f.dir.path());
-        cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
-        run_async(cmd).await.expect_code(0);
-    }
+    let (f, db) = scanned_twice().await;
     {
         let store = Store::open(&db).unwrap_or_else(|e| panic!("store: {e}"));
         let entries = store.audit_entries().unwrap_or_else(|e| panic!("{e}"));
@@ -199,8 +193,8 @@ fn store_files(db: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-#[tokio::test]
-async fn reading_commands_write_nothing() {
+/// An estate scanned twice through the real binary, and its store.
+async fn scanned_twice() -> (Fixture, PathBuf) {
     let f = Fixture::start(7, 20, 0.0).await;
     let db = f.path("grantscope.db");
     for _ in 0..2 {
@@ -208,6 +202,12 @@ async fn reading_commands_write_nothing() {
         cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
         run_async(cmd).await.expect_code(0);
     }
+    (f, db)
+}
+
+#[tokio::test]
+async fn reading_commands_write_nothing() {
+    let (f, db) = scanned_twice().await;
     // The writer has exited: its log is folded into the store and removed.
     let before = store_files(&db);
     let names: Vec<&String> = before.keys().collect();
@@ -339,13 +339,7 @@ fn scores(home: &Path, db: &Path) -> BTreeMap<String, u64> {
 
 #[tokio::test]
 async fn tampering_with_the_store_is_detected() {
-    let f = Fixture::start(7, 20, 0.0).await;
-    let db = f.path("grantscope.db");
-    for _ in 0..2 {
-        let mut cmd = grantscope(f.dir.path());
-        cmd.args(["--db", arg(&db), "scan", "--config", arg(&f.config_path)]);
-        run_async(cmd).await.expect_code(0);
-    }
+    let (f, db) = scanned_twice().await;
     let out = audit(f.dir.path(), &db, &["verify"]);
     out.expect_code(0);
     let lines: Vec<&str> = out.stdout.lines().collect();

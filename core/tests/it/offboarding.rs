@@ -560,27 +560,12 @@ async fn sigkill_at_random_points_then_resume_revokes_each_grant_exactly_once() 
     let mut mid_run = 0;
     let mut finished = None;
     for round in 0..40 {
-        let mut cmd = e.cmd(&args);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let cmd = e.cmd(&args);
         // Up to 6 s: a resumed run first waits out its 3 s settle time.
         let delay = Duration::from_millis(rand::rng().random_range(100..6000));
         // Kill in most rounds; every fifth round runs to the end unless killed before.
         let kill = round < 30 && round % 5 != 4;
-        let out = tokio::task::spawn_blocking(move || {
-            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-            if kill {
-                std::thread::sleep(delay);
-                if child.try_wait().ok().flatten().is_none() {
-                    // SIGKILL: no destructor, no flush, no signal handler runs.
-                    let _ = child.kill();
-                }
-            }
-            child
-                .wait_with_output()
-                .unwrap_or_else(|e| panic!("wait: {e}"))
-        })
-        .await
-        .unwrap_or_else(|e| panic!("command thread: {e}"));
+        let out = run_killing(cmd, kill.then_some(delay)).await;
         let code = out.status.code();
         if code.is_none() {
             kills += 1;
@@ -911,32 +896,39 @@ struct Outcomes {
     killed: u32,
 }
 
+/// Runs `cmd` to the end off the async runtime, SIGKILLing it after `kill` if it
+/// still runs then: no destructor, no flush, no signal handler runs.
+async fn run_killing(
+    mut cmd: std::process::Command,
+    kill: Option<Duration>,
+) -> std::process::Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+        if let Some(delay) = kill {
+            std::thread::sleep(delay);
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = child.kill();
+            }
+        }
+        child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("wait: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("command thread: {e}"))
+}
+
 /// Starts `cmds` at once; kills the `kill.0`-th after `kill.1` if it still runs.
 async fn all_at_once(
     cmds: Vec<std::process::Command>,
     kill: Option<(usize, Duration)>,
 ) -> Vec<std::process::Output> {
-    let runs = cmds.into_iter().enumerate().map(|(i, mut cmd)| {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let kill_after = kill.filter(|(k, _)| *k == i).map(|(_, d)| d);
-        tokio::task::spawn_blocking(move || {
-            let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-            if let Some(delay) = kill_after {
-                std::thread::sleep(delay);
-                if child.try_wait().ok().flatten().is_none() {
-                    let _ = child.kill();
-                }
-            }
-            child
-                .wait_with_output()
-                .unwrap_or_else(|e| panic!("wait: {e}"))
-        })
-    });
-    futures_util::future::join_all(runs)
-        .await
+    let runs = cmds
         .into_iter()
-        .map(|r| r.unwrap_or_else(|e| panic!("command thread: {e}")))
-        .collect()
+        .enumerate()
+        .map(|(i, cmd)| run_killing(cmd, kill.filter(|(k, _)| *k == i).map(|(_, d)| d)));
+    futures_util::future::join_all(runs).await
 }
 
 /// Issue 11: two or three processes that execute (or resume) one offboarding at once
