@@ -326,9 +326,12 @@ fn row(page: &mut String, i: usize, g: &GrantRecord, view: &View<'_>) {
         r#"<td class="nw" data-v="{}"><span class="badge {tier}">{tier}</span></td>"#,
         SLOTS.len() - 1 - slot(g)
     );
+    let plugin = g.plugin.as_ref().map_or(String::new(), |p| {
+        format!(r#"<div class="sub">plugin {}</div>"#, esc(&p.to_string()))
+    });
     let _ = write!(
         page,
-        r#"<td>{}<div class="sub">{}</div></td>"#,
+        r#"<td>{}<div class="sub">{}</div>{plugin}</td>"#,
         esc(&g.app.name),
         esc(&clip(&g.app.id, 60))
     );

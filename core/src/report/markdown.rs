@@ -13,6 +13,8 @@
 
 use std::io::Write;
 
+use crate::model::GrantRecord;
+
 use super::{
     AGE_BUCKETS, AGE_UNREADABLE, Group, ReportError, SLOTS, SlotCounts, View, age_bucket, apps,
     counts_by, factors_of, finding_counts, finding_groups, finding_label, plural, slot, vendor_of,
@@ -204,7 +206,7 @@ fn top(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
             "| {} | {score} | {} | {} | {} | {} {} | {} | {} | {factor} |",
             i + 1,
             SLOTS[slot(g)],
-            esc(&g.app.name),
+            app_cell(g),
             esc(vendor_of(g)),
             wire_name(g.principal.kind),
             esc(g.principal.display.as_deref().unwrap_or(&g.principal.id)),
@@ -325,6 +327,15 @@ fn radius(g: &Group<'_>) -> String {
         plural(g.grants.len(), "grant", "grants"),
         plural(g.tenants.len(), "tenant", "tenants"),
     )
+}
+
+/// The app's name, and for a grant a third-party plugin reported, which plugin (file and
+/// hash): a reader must see whose code vouches for the row.
+fn app_cell(g: &GrantRecord) -> String {
+    match &g.plugin {
+        Some(p) => format!("{} (plugin {})", esc(&g.app.name), esc(&p.to_string())),
+        None => esc(&g.app.name),
+    }
 }
 
 #[cfg(test)]

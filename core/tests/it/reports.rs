@@ -1015,3 +1015,21 @@ fn estate_extras() -> Vec<GrantRecord> {
     extras.push(grant("n3", "Needle Notes", Some("Haystack Ltd"), Some(12)));
     extras
 }
+
+/// Issue 12: a grant a third-party plugin reported names that plugin (file and hash)
+/// wherever it is shown, so a reader sees whose code vouches for it.
+#[test]
+fn a_third_party_plugins_grants_name_their_source_in_every_format() {
+    let mut grants = estate();
+    grants[0].plugin = Some(grantscope::model::PluginSource {
+        path: "/opt/plugins/acme-crm.wasm".into(),
+        sha256: "0123456789abcdef".repeat(4),
+    });
+    for format in [Format::Json, Format::Markdown, Format::Html] {
+        let out = render(format, &grants);
+        assert!(
+            out.contains("/opt/plugins/acme-crm.wasm") && out.contains("0123456789abcdef"),
+            "{format:?} does not name the plugin"
+        );
+    }
+}
