@@ -501,6 +501,7 @@ mod tests {
             );
         }
         assert!(html.contains(r#"<table id="grants-table">"#));
-        assert!(!html.contains("<rect"));
+        // No bars: the only rectangles are the legend's swatches.
+        assert_eq!(html.matches("<rect").count(), SLOTS.len());
     }
 }
