@@ -341,6 +341,11 @@ async fn a_hostile_manifest_reaches_no_terminal_raw() {
             "delete an API service integration".as_bytes(),
             "\u{1b}]52;c;SGVsbG8=\u{7}\u{1b}[1A\u{1b}[2K\u{202e}\nxxxxx".as_bytes(),
         ),
+        // A plugin file may not call itself `okta` (first-party ids and providers are
+        // reserved), so the copy gets an id and provider of its own. Both are the
+        // four-byte literal `"okta"`, which the compiler stores with one
+        // `i32.const` of its bytes rather than copying it from the data section.
+        (&i32_const(b"okta")[..], &i32_const(b"oktb")[..]),
     ] {
         assert_eq!(from.len(), to.len());
         let mut found = 0;
@@ -368,4 +373,20 @@ async fn a_hostile_manifest_reaches_no_terminal_raw() {
             "okta.oauthIntegrations.manage: \\x1b]52;c;SGVsbG8=\\x07\\x1b[1A\\x1b[2K\\u{202e}\\nxxxxx",
             1,
         );
+}
+
+/// The wasm instruction `i32.const` with the little-endian value of `bytes`: the
+/// opcode, then the value in signed LEB128.
+fn i32_const(bytes: &[u8; 4]) -> Vec<u8> {
+    let mut v = i64::from(i32::from_le_bytes(*bytes));
+    let mut out = vec![0x41];
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        let done = (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0);
+        out.push(if done { byte } else { byte | 0x80 });
+        if done {
+            return out;
+        }
+    }
 }
