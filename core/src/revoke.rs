@@ -468,11 +468,7 @@ pub async fn execute(
     let scans = verify_scans(&runtime, config, &tenants, scan_progress).await;
     store.record_scan(&scans)?;
     let rows = store.run_actions(run)?;
-    let approval = store
-        .runs()?
-        .into_iter()
-        .find(|r| r.id == run)
-        .and_then(|r| r.approval);
+    let approval = store.run(run)?.and_then(|r| r.approval);
     let mut seen: HashMap<&str, (bool, BTreeSet<&str>)> = HashMap::new();
     for s in &scans {
         seen.insert(

@@ -485,12 +485,12 @@ pub(super) async fn offboard(db: Option<PathBuf>, args: OffboardArgs) -> Result<
     let vendor = find_vendor(&registry, &args.vendor)?.clone();
     let (_, mut store) = open_for(db, &config, &args.run)?;
     let label = format!("vendor:{}", vendor.id);
-    let grants: Vec<GrantRecord> = mapped_grants(&store, &registry)?
+    let live = mapped_grants(&store, &registry)?;
+    let candidates = crate::revoke::unattributed_candidates(&vendor, &live);
+    let grants: Vec<GrantRecord> = live
         .into_iter()
         .filter(|g| g.vendor.as_deref() == Some(vendor.name.as_str()))
         .collect();
-    let candidates =
-        crate::revoke::unattributed_candidates(&vendor, &mapped_grants(&store, &registry)?);
     let title = format!("Offboard {} ({})", vendor.name, vendor.id);
     let hint = format!(
         "grantscope offboard {} --config {}",

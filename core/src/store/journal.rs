@@ -409,6 +409,21 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Run `id`, if there is one.
+    pub fn run(&self, id: i64) -> Result<Option<RunRow>, StoreError> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {} FROM revocation_runs WHERE id = ?1",
+                    run_columns()
+                ),
+                [id],
+                run_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Every run, newest first.
     pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
         let mut stmt = self

@@ -122,6 +122,8 @@ pub(super) fn owner_from(
 
 /// The owner columns, for `SELECT` lists read with [`owner_from`].
 pub(super) const OWNER_COLUMNS: &str = "owner_pid, owner_host, owner_since, lease_until";
+/// The same, of a `revocation_runs` table aliased `r`.
+const OWNER_COLUMNS_OF_R: &str = "r.owner_pid, r.owner_host, r.owner_since, r.lease_until";
 
 /// What a claim found standing in its way, decided inside the claiming transaction.
 enum Blocked {
@@ -193,16 +195,11 @@ impl Store {
             // blocks us; for a new run, an interrupted one with the same label must be
             // resumed instead (its journal knows what was sent).
             let mut others = tx.prepare(&format!(
-                "SELECT DISTINCT r.id, r.label, r.owner_token, {} FROM revocation_runs r \
-                 JOIN revocation_actions a ON a.run_id = r.id \
+                "SELECT DISTINCT r.id, r.label, r.owner_token, {OWNER_COLUMNS_OF_R} \
+                 FROM revocation_runs r JOIN revocation_actions a ON a.run_id = r.id \
                  WHERE r.id <> ?1 AND r.approved_at IS NOT NULL AND r.finished_at IS NULL \
                  AND a.grant_id IN (SELECT grant_id FROM revocation_actions WHERE run_id = ?1) \
-                 ORDER BY r.id",
-                OWNER_COLUMNS
-                    .split(", ")
-                    .map(|c| format!("r.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                 ORDER BY r.id"
             ))?;
             let rows = others.query_map([run], |r| {
                 Ok((
