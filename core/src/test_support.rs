@@ -86,3 +86,17 @@ pub(crate) fn tenant_scan(
         grants,
     }
 }
+
+/// A planned action for journal tests: [`grant`] `id` with a `token` target whose
+/// handle is the id.
+pub(crate) fn action(id: &str) -> (crate::model::GrantRecord, crate::model::RevocationTarget) {
+    let target = crate::model::RevocationTarget {
+        action: "token".into(),
+        handle: id.into(),
+    };
+    let g = crate::model::GrantRecord {
+        revocation: Some(target.clone()),
+        ..grant(id)
+    };
+    (g, target)
+}

@@ -555,17 +555,7 @@ fn why_not(
 mod tests {
     use super::*;
 
-    fn grant(id: &str) -> (GrantRecord, RevocationTarget) {
-        let target = RevocationTarget {
-            action: "token".into(),
-            handle: id.into(),
-        };
-        let g = GrantRecord {
-            revocation: Some(target.clone()),
-            ..crate::test_support::grant(id)
-        };
-        (g, target)
-    }
+    use crate::test_support::action as grant;
 
     #[test]
     fn the_prior_attempt_lookup_uses_the_grant_index() {

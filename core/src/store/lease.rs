@@ -413,17 +413,7 @@ mod tests {
 
     fn actions(ids: &[&str]) -> Vec<(GrantRecord, RevocationTarget)> {
         ids.iter()
-            .map(|id| {
-                let target = RevocationTarget {
-                    action: "token".into(),
-                    handle: (*id).into(),
-                };
-                let g = GrantRecord {
-                    revocation: Some(target.clone()),
-                    ..crate::test_support::grant(id)
-                };
-                (g, target)
-            })
+            .map(|id| crate::test_support::action(id))
             .collect()
     }
 
