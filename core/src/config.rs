@@ -100,7 +100,8 @@ pub enum PolicyCondition {
 pub struct ScanSettings {
     /// Tasks of one tenant that run at once.
     pub concurrency: usize,
-    /// Attempts per task for retryable connector errors.
+    /// Most attempts per task for retryable connector errors; the time budget
+    /// (`[limits] max_rate_limit_wait_secs`) ends the retries first, as a rule.
     pub task_attempts: u32,
 }
 
@@ -108,7 +109,7 @@ impl Default for ScanSettings {
     fn default() -> Self {
         ScanSettings {
             concurrency: 8,
-            task_attempts: 4,
+            task_attempts: 30,
         }
     }
 }
@@ -150,10 +151,20 @@ pub struct Limits {
     pub scan_bytes: u64,
     /// HTTP attempts per request (first try included) for retryable failures.
     pub http_attempts: u32,
-    /// Longest wait the host accepts for a rate limit before giving up.
+    /// Longest wait the host accepts for one rate limit, and a task's time budget
+    /// for retries: past it the task fails.
     pub max_rate_limit_wait: Duration,
-    /// Requests per second per tenant.
+    /// Requests per second for the requests no quota of the connector covers (a
+    /// connector that declares none, such as one built for contract 0.1.0).
     pub requests_per_second: u32,
+    /// Consecutive connection failures, timeouts or 5xx answers from one tenant
+    /// after which its circuit opens and its remaining work fails at once.
+    pub breaker_failures: u32,
+    /// How long an open circuit stays open before a request may try again.
+    pub breaker_cooldown: Duration,
+    /// Share of a shared daily API allocation (Salesforce's) a scan leaves for the
+    /// org's other integrations, percent.
+    pub quota_reserve_percent: u32,
 }
 
 impl Default for Limits {
@@ -176,6 +187,9 @@ impl Default for Limits {
             http_attempts: 5,
             max_rate_limit_wait: Duration::from_secs(120),
             requests_per_second: 20,
+            breaker_failures: 8,
+            breaker_cooldown: Duration::from_secs(30),
+            quota_reserve_percent: 10,
         }
     }
 }
@@ -207,9 +221,13 @@ pub struct TenantConfig {
     pub credential: Credential,
     /// Overrides `[scan] concurrency`.
     pub concurrency: Option<usize>,
-    /// Overrides `[limits] requests_per_second` for this tenant (Slack's method tiers
-    /// want one request a second; a loopback simulator takes hundreds).
+    /// A ceiling on all of this tenant's requests, whatever its quotas allow (an
+    /// operator sharing the provider's quota with other integrations).
     pub requests_per_second: Option<u32>,
+    /// The operator's rates for the connector's quota classes (`[tenant.quotas]`,
+    /// `directory = "1200/min"`), over what the connector declares and the provider
+    /// says.
+    pub quotas: BTreeMap<String, crate::pace::Rate>,
 }
 
 /// A configuration problem, with the file and what to fix.
@@ -329,6 +347,9 @@ struct RawLimits {
     requests_per_second: Option<u32>,
     http_attempts: Option<u32>,
     max_rate_limit_wait_secs: Option<u64>,
+    breaker_failures: Option<u32>,
+    breaker_cooldown_secs: Option<u64>,
+    quota_reserve_percent: Option<u32>,
     grants_per_scan: Option<u64>,
     scan_mib: Option<u64>,
 }
@@ -348,6 +369,8 @@ struct RawTenant {
     credential: RawCredential,
     concurrency: Option<usize>,
     requests_per_second: Option<u32>,
+    #[serde(default)]
+    quotas: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -416,9 +439,9 @@ impl Config {
             scan.concurrency = c;
         }
         if let Some(a) = raw.scan.task_attempts {
-            if !(1..=10).contains(&a) {
+            if !(1..=100).contains(&a) {
                 return Err(invalid(format!(
-                    "[scan] task_attempts = {a}: use a value from 1 to 10"
+                    "[scan] task_attempts = {a}: use a value from 1 to 100"
                 )));
             }
             scan.task_attempts = a;
@@ -471,6 +494,12 @@ impl Config {
                     "requests_per_second = {r}: use a value from 1 to 10000"
                 )));
             }
+            let mut quotas = BTreeMap::new();
+            for (class, rate) in &t.quotas {
+                let rate = crate::pace::Rate::parse(rate)
+                    .map_err(|m| ctx(format!("[tenant.quotas] {class}: {m}")))?;
+                quotas.insert(class.clone(), rate);
+            }
             let credential = credential(&t.credential, &t.settings, &resolve).map_err(ctx)?;
             tenants.push(TenantConfig {
                 name: t.name,
@@ -481,6 +510,7 @@ impl Config {
                 credential,
                 concurrency: t.concurrency,
                 requests_per_second: t.requests_per_second,
+                quotas,
             });
         }
         let mut offboard = OffboardSettings::default();
@@ -645,6 +675,15 @@ fn limits(raw: &RawLimits) -> Result<Limits, String> {
     }
     if let Some(v) = raw.scan_mib {
         l.scan_bytes = range("scan_mib", v, 1, 65_536)? << 20;
+    }
+    if let Some(v) = raw.breaker_failures {
+        l.breaker_failures = range("breaker_failures", v.into(), 1, 1000)? as u32;
+    }
+    if let Some(v) = raw.breaker_cooldown_secs {
+        l.breaker_cooldown = Duration::from_secs(range("breaker_cooldown_secs", v, 1, 3600)?);
+    }
+    if let Some(v) = raw.quota_reserve_percent {
+        l.quota_reserve_percent = range("quota_reserve_percent", v.into(), 0, 90)? as u32;
     }
     if let Some(v) = raw.max_rate_limit_wait_secs {
         l.max_rate_limit_wait = Duration::from_secs(range("max_rate_limit_wait_secs", v, 0, 3600)?);

@@ -10,27 +10,32 @@
 //!   over https (plain http only to loopback, for a tenant marked as a simulator);
 //! - refuses private, loopback, link-local, metadata and other non-global addresses,
 //!   as IP literals and again after DNS resolution;
-//! - rate-limits per tenant, honours `Retry-After` and provider rate-limit headers,
-//!   and retries with jittered backoff — 429s for any method (the provider did not
-//!   act), 5xx, timeouts and resets only for safe methods;
+//! - paces each tenant's requests to its provider's quotas ([`crate::pace`]),
+//!   reading the provider's rate-limit headers before it has to refuse anything,
+//!   honours `Retry-After` (seconds or an HTTP date), and retries with jittered
+//!   backoff — 429s for any method (the provider did not act), 5xx, timeouts and
+//!   resets only for safe methods;
+//! - stops calling a tenant whose provider is down: after
+//!   `[limits] breaker_failures` consecutive connection failures, timeouts or 5xx
+//!   answers its circuit opens, and every request fails at once with "unreachable
+//!   since T" until a trial request after `breaker_cooldown` gets an answer;
 //! - caps response bodies while streaming them.
 //!
 //! [`TenantEgress`] adds what a guest request needs: refusal of guest-supplied
 //! credentials and hop-by-hop headers, the tenant's credential, a per-call budget.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
 use reqwest::Url;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::auth::{AuthError, Authenticator, Secret};
 use crate::config::Limits;
+use crate::pace::{PaceConfig, Pacer, Rate, Signal};
 
 /// A request as the host sends it.
 #[derive(Debug, Clone)]
@@ -106,6 +111,33 @@ pub enum TransportError {
     /// than the host accepts.
     #[error("rate-limited by the provider")]
     RateLimited,
+    /// The tenant's circuit is open: the provider stopped answering.
+    #[error(
+        "provider unreachable since {since} ({failures} consecutive connection failures, \
+         timeouts or 5xx answers; last: {last})"
+    )]
+    Unreachable {
+        /// When the circuit opened, RFC 3339 UTC.
+        since: String,
+        /// Consecutive failures that opened it.
+        failures: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// A shared daily allocation is down to the reserve kept for others.
+    #[error("{0}")]
+    QuotaReserve(String),
+}
+
+impl TransportError {
+    /// Whether the failure says the provider is not answering (what the circuit
+    /// breaker counts).
+    fn is_outage(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Timeout | TransportError::Connection(_)
+        )
+    }
 }
 
 /// Which destinations a tenant's requests may reach.
@@ -374,15 +406,31 @@ pub struct TransportStats {
 }
 
 /// One tenant's HTTP transport: its own client (its own resolver and redirect
-/// checks), rate limiter and pause.
+/// checks), pacer and circuit breaker.
 pub struct Transport {
     client: reqwest::Client,
     policy: Arc<Policy>,
-    limiter: DefaultDirectRateLimiter,
-    pause_until: std::sync::Mutex<Option<Instant>>,
+    pacer: Pacer,
+    breaker: std::sync::Mutex<Breaker>,
+    /// Set once a shared daily allocation reached its reserve: every later request
+    /// fails with it.
+    exhausted: std::sync::Mutex<Option<String>>,
     limits: Limits,
     /// Counters.
     pub stats: TransportStats,
+}
+
+/// Consecutive outages of one tenant's provider, and whether its circuit is open.
+#[derive(Debug, Default)]
+struct Breaker {
+    consecutive: u32,
+    last: String,
+    /// When it opened (monotonic, and for people), with the count that opened it.
+    open: Option<(Instant, String, u32)>,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Installs the process-wide TLS crypto provider once (reqwest is built without one
@@ -396,8 +444,20 @@ fn install_crypto_provider() {
 }
 
 impl Transport {
-    /// A transport for one tenant.
+    /// A transport for one tenant, every request paced at
+    /// `[limits] requests_per_second`.
     pub fn new(policy: Policy, limits: &Limits) -> Result<Transport, TransportError> {
+        let pace = PaceConfig::flat(Rate::per_second(limits.requests_per_second));
+        Transport::with_pace(policy, limits, pace)
+    }
+
+    /// A transport for one tenant, paced by `pace`.
+    pub fn with_pace(
+        policy: Policy,
+        limits: &Limits,
+        pace: PaceConfig,
+    ) -> Result<Transport, TransportError> {
+        let pacer = Pacer::new(pace).map_err(TransportError::Denied)?;
         install_crypto_provider();
         let policy = Arc::new(policy);
         let redirect_policy = {
@@ -423,15 +483,61 @@ impl Transport {
             .user_agent(concat!("grantscope/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TransportError::Connection(format!("cannot build HTTP client: {e}")))?;
-        let rps = NonZeroU32::new(limits.requests_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         Ok(Transport {
             client,
             policy,
-            limiter: RateLimiter::direct(Quota::per_second(rps)),
-            pause_until: std::sync::Mutex::new(None),
+            pacer,
+            breaker: std::sync::Mutex::default(),
+            exhausted: std::sync::Mutex::new(None),
             limits: limits.clone(),
             stats: TransportStats::default(),
         })
+    }
+
+    /// The pacer (for progress lines and a connector's body-only rate limits).
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    /// Why every request of this tenant now fails at once, if it does: its
+    /// provider is unreachable, or a shared allocation is down to its reserve.
+    pub fn stopped(&self) -> Option<TransportError> {
+        if let Some(why) = lock(&self.exhausted).clone() {
+            return Some(TransportError::QuotaReserve(why));
+        }
+        let mut b = lock(&self.breaker);
+        let (opened, since, failures) = b.open.clone()?;
+        if opened.elapsed() >= self.limits.breaker_cooldown {
+            // Half-open: requests may try again, and the next outage reopens it.
+            b.open = None;
+            b.consecutive = self.limits.breaker_failures.saturating_sub(1);
+            return None;
+        }
+        Some(TransportError::Unreachable {
+            since,
+            failures,
+            last: b.last.clone(),
+        })
+    }
+
+    /// Counts an attempt's outcome for the circuit breaker.
+    fn record(&self, outage: Option<String>) {
+        let mut b = lock(&self.breaker);
+        let Some(why) = outage else {
+            b.consecutive = 0;
+            return;
+        };
+        b.consecutive += 1;
+        b.last = why;
+        if b.open.is_none() && b.consecutive >= self.limits.breaker_failures.max(1) {
+            let since = crate::scan::now_rfc3339();
+            tracing::warn!(
+                failures = b.consecutive,
+                last = %b.last,
+                "provider unreachable: circuit open"
+            );
+            b.open = Some((Instant::now(), since, b.consecutive));
+        }
     }
 
     /// Sends a request with retries; `auth` is attached as `Authorization`.
@@ -446,23 +552,45 @@ impl Transport {
             req.method,
             reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
         ) || req.retry_unsafe;
+        let class = self.pacer.class_of(url.path());
         let attempts = self.limits.http_attempts.max(1);
         let mut last = TransportError::Timeout;
         for attempt in 0..attempts {
             let final_attempt = attempt + 1 == attempts;
-            self.wait_turn().await;
+            if let Some(stopped) = self.stopped() {
+                return Err(stopped);
+            }
+            self.pacer.wait_turn(class).await;
+            // The circuit may have opened while this request waited its turn.
+            if let Some(stopped) = self.stopped() {
+                return Err(stopped);
+            }
             self.stats.attempts.fetch_add(1, Ordering::Relaxed);
             if attempt > 0 {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
             }
-            match self.attempt(&req, &url, auth).await {
+            let outcome = self.attempt(&req, &url, auth).await;
+            self.record(match &outcome {
+                Ok(r) if r.status >= 500 && rate_limit_wait(r).is_none() => {
+                    Some(format!("HTTP {}", r.status))
+                }
+                Ok(_) => None,
+                Err(e) if e.is_outage() => Some(e.to_string()),
+                Err(_) => None,
+            });
+            match outcome {
                 Ok(resp) => {
+                    if let Signal::Exhausted(why) = self.pacer.observe(class, &resp.headers) {
+                        // This answer is good; the ones after it would eat the reserve.
+                        lock(&self.exhausted).get_or_insert(why);
+                    }
                     if let Some(wait) = rate_limit_wait(&resp) {
                         self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                         if wait > self.limits.max_rate_limit_wait || final_attempt {
                             return Err(TransportError::RateLimited);
                         }
-                        self.pause(wait);
+                        let jitter = Duration::from_millis(rand::rng().random_range(0..250));
+                        self.pacer.pause(class, wait + jitter);
                         last = TransportError::RateLimited;
                         continue;
                     }
@@ -474,9 +602,7 @@ impl Transport {
                     return Ok(resp);
                 }
                 Err(e) => {
-                    let retryable =
-                        matches!(e, TransportError::Timeout | TransportError::Connection(_));
-                    if !retryable || !safe || final_attempt {
+                    if !e.is_outage() || !safe || final_attempt {
                         return Err(e);
                     }
                     last = e;
@@ -485,34 +611,6 @@ impl Transport {
             }
         }
         Err(last)
-    }
-
-    /// Waits out a tenant-wide pause, then for the rate limiter.
-    async fn wait_turn(&self) {
-        loop {
-            let until = *self
-                .pause_until
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
-                _ => break,
-            }
-        }
-        self.limiter.until_ready().await;
-    }
-
-    /// Pauses the whole tenant: the provider's limit applies to all its requests.
-    fn pause(&self, wait: Duration) {
-        let jitter = Duration::from_millis(rand::rng().random_range(0..250));
-        let until = Instant::now() + wait + jitter;
-        let mut p = self
-            .pause_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if p.is_none_or(|t| t < until) {
-            *p = Some(until);
-        }
     }
 
     async fn attempt(
@@ -594,8 +692,9 @@ fn classify(e: reqwest::Error) -> TransportError {
 
 /// How long a rate-limited response asks us to wait; `None` when it is not one.
 ///
-/// 429 always; 403 only with a provider's "remaining: 0" header (GitHub answers a
-/// primary limit with 403); 503 only with `Retry-After`.
+/// 429 always; 403 with a provider's "remaining: 0" header (GitHub answers a primary
+/// limit with 403) or with `Retry-After` (GitHub's secondary limits); 503 only with
+/// `Retry-After`.
 pub fn rate_limit_wait(resp: &HostResponse) -> Option<Duration> {
     let header = |name: &str| {
         resp.headers
@@ -603,33 +702,50 @@ pub fn rate_limit_wait(resp: &HostResponse) -> Option<Duration> {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim())
     };
-    let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok());
+    let retry_after = header("retry-after").and_then(retry_after);
     let exhausted = ["x-ratelimit-remaining", "x-rate-limit-remaining"]
         .iter()
         .any(|h| header(h) == Some("0"));
     let limited = match resp.status {
         429 => true,
-        403 => exhausted,
+        403 => exhausted || retry_after.is_some(),
         503 => retry_after.is_some(),
         _ => false,
     };
     if !limited {
         return None;
     }
-    if let Some(s) = retry_after {
-        return Some(Duration::from_secs(s));
+    if let Some(wait) = retry_after {
+        return Some(wait);
     }
-    let reset = ["x-ratelimit-reset", "x-rate-limit-reset"]
+    let reset = ["x-ratelimit-reset", "x-rate-limit-reset", "ratelimit-reset"]
         .iter()
         .find_map(|h| header(h).and_then(|v| v.parse::<u64>().ok()));
     if let Some(reset) = reset {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
+        return Some(crate::pace::reset_in(reset));
     }
     Some(Duration::from_secs(1))
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): a number of seconds, or an HTTP date
+/// (an instant in the past means now).
+fn retry_after(value: &str) -> Option<Duration> {
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate(value)?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// Parses the IMF-fixdate form of an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`),
+/// the only form a sender may generate.
+fn httpdate(value: &str) -> Option<SystemTime> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let t = time::PrimitiveDateTime::parse(value.trim(), &format).ok()?;
+    let secs = u64::try_from(t.assume_utc().unix_timestamp()).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// Exponential backoff with full jitter: 0.25 s, 0.5 s, 1 s, … capped at 8 s.

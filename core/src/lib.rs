@@ -20,6 +20,7 @@ pub mod enforce;
 pub mod files;
 pub mod identity;
 pub mod model;
+pub mod pace;
 pub mod plugin;
 pub mod report;
 pub mod revoke;

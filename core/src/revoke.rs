@@ -377,14 +377,16 @@ pub async fn execute(
     let mut rigs: HashMap<String, Result<TenantRig, String>> = HashMap::new();
     for t in &tenants {
         let rig = match connectors.get(&t.connector) {
-            Some(Ok(c)) => tenant_egress(c, t, &runtime).map(|egress| TenantRig {
-                connector: Arc::clone(c),
-                egress,
-                ctx: TenantContext {
-                    tenant: t.name.clone(),
-                    settings: t.settings.clone(),
-                },
-            }),
+            Some(Ok(c)) => {
+                tenant_egress(c, t, &runtime, config.offboard.concurrency).map(|egress| TenantRig {
+                    connector: Arc::clone(c),
+                    egress,
+                    ctx: TenantContext {
+                        tenant: t.name.clone(),
+                        settings: t.settings.clone(),
+                    },
+                })
+            }
             Some(Err(e)) => Err(crate::error_chain(e.as_ref())),
             None => Err("connector not loaded".to_owned()),
         };
@@ -865,6 +867,7 @@ mod tests {
             failure: Failure::Connector {
                 code,
                 message: format!("{code:?}"),
+                retry_after: None,
             },
         }
     }
@@ -1013,6 +1016,7 @@ mod tests {
         let conn = |code| Failure::Connector {
             code,
             message: String::new(),
+            retry_after: None,
         };
         assert!(permanent(&err(conn(ErrorCode::Permission))));
         assert!(permanent(&err(conn(ErrorCode::Config))));

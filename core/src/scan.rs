@@ -21,7 +21,10 @@ use crate::auth::Authenticator;
 use crate::config::{Config, ConnectorSource, ScanSettings, TenantConfig};
 use crate::egress::{Policy, TenantEgress, Transport};
 use crate::model::GrantRecord;
-use crate::plugin::{CallError, Connector, LoadError, Runtime, Step, Task, TenantContext};
+use crate::pace::{PaceConfig, Rate};
+use crate::plugin::{
+    CallError, Connector, ErrorCode, Failure, LoadError, Runtime, Step, Task, TenantContext,
+};
 
 /// A task or tenant-level failure.
 #[derive(Debug, Clone, Serialize)]
@@ -125,6 +128,7 @@ pub fn tenant_egress(
     connector: &Connector,
     tenant: &TenantConfig,
     runtime: &Runtime,
+    concurrency: usize,
 ) -> Result<Arc<TenantEgress>, String> {
     let m = connector.manifest();
     if !m
@@ -155,11 +159,16 @@ pub fn tenant_egress(
         tenant.simulator,
     )
     .map_err(|e| e.to_string())?;
-    let mut limits = runtime.limits().clone();
-    if let Some(rps) = tenant.requests_per_second {
-        limits.requests_per_second = rps;
-    }
-    let transport = Transport::new(policy, &limits).map_err(|e| e.to_string())?;
+    let limits = runtime.limits();
+    let pace = PaceConfig {
+        quotas: m.quotas.clone(),
+        overrides: tenant.quotas.clone(),
+        default_rate: Rate::per_second(limits.requests_per_second),
+        ceiling: tenant.requests_per_second.map(Rate::per_second),
+        reserve: u32::try_from(concurrency).unwrap_or(u32::MAX),
+        reserve_percent: limits.quota_reserve_percent,
+    };
+    let transport = Transport::with_pace(policy, limits, pace).map_err(|e| e.to_string())?;
     Ok(Arc::new(TenantEgress::new(
         &tenant.name,
         transport,
@@ -220,7 +229,8 @@ pub async fn scan_tenant(
         );
         return scan;
     }
-    let egress = match tenant_egress(&connector, tenant, runtime) {
+    let concurrency = tenant.concurrency.unwrap_or(settings.concurrency).max(1);
+    let egress = match tenant_egress(&connector, tenant, runtime, concurrency) {
         Ok(e) => e,
         Err(e) => {
             setup(&mut scan, format!("tenant `{}`: {e}", tenant.name));
@@ -232,14 +242,20 @@ pub async fn scan_tenant(
         settings: tenant.settings.clone(),
     });
 
-    let concurrency = tenant.concurrency.unwrap_or(settings.concurrency).max(1);
     let attempts = settings.task_attempts.max(1);
     let max_tasks = runtime.limits().tasks_per_scan;
     let max_grants = runtime.limits().grants_per_scan;
     let max_bytes = runtime.limits().scan_bytes;
     let mut bytes = 0u64;
 
-    let first = with_retries(attempts, || connector.start(Arc::clone(&egress), &ctx)).await;
+    let retry = Retry {
+        egress: Arc::clone(&egress),
+        attempts,
+        budget: runtime.limits().max_rate_limit_wait,
+    };
+    let first = retry
+        .run(|| connector.start(Arc::clone(&egress), &ctx))
+        .await;
     let mut queue: VecDeque<Task> = VecDeque::new();
     let mut seen: HashSet<Task> = HashSet::new();
     match first {
@@ -265,21 +281,33 @@ pub async fn scan_tenant(
     // connector must not fill the store (a million grants made a 690 MB store and a
     // 6.3 GB HTML report), and a cut must never pass for a complete scan.
     let mut over: Option<String> = None;
+    // Set when the tenant's transport stops every request (its provider is
+    // unreachable, or a shared allocation is down to its reserve): the tasks left
+    // fail together, in one failure, instead of each retrying into the same wall.
+    let mut halted: Option<(String, u64)> = None;
     loop {
-        if over.is_some() {
+        if over.is_some() || halted.is_some() {
+            let not_run = (queue.len() + running.len()) as u64;
+            queue.clear();
             running.abort_all();
             while running.join_next().await.is_some() {}
+            if let Some((_, n)) = &mut halted {
+                *n += not_run;
+            }
             break;
         }
         while running.len() < concurrency {
             let Some(task) = queue.pop_front() else { break };
-            let (connector, egress, ctx) = (
+            let (connector, egress, ctx, retry) = (
                 Arc::clone(&connector),
                 Arc::clone(&egress),
                 Arc::clone(&ctx),
+                retry.clone(),
             );
             running.spawn(async move {
-                with_retries(attempts, || connector.run(Arc::clone(&egress), &ctx, &task)).await
+                retry
+                    .run(|| connector.run(Arc::clone(&egress), &ctx, &task))
+                    .await
             });
         }
         let Some(joined) = running.join_next().await else {
@@ -322,10 +350,16 @@ pub async fn scan_tenant(
                     }
                 }
             }
-            Ok(Err(e)) => scan.failures.push(ScanFailure {
-                call: e.call.clone(),
-                error: e.to_string(),
-            }),
+            Ok(Err(e)) => match egress.transport().stopped() {
+                Some(stop) => {
+                    let n = halted.get_or_insert_with(|| (stop.to_string(), 0));
+                    n.1 += 1;
+                }
+                None => scan.failures.push(ScanFailure {
+                    call: e.call.clone(),
+                    error: e.to_string(),
+                }),
+            },
             Err(join) => scan.failures.push(ScanFailure {
                 call: "task".into(),
                 error: format!("task aborted: {join}"),
@@ -342,6 +376,16 @@ pub async fn scan_tenant(
         scan.failures.push(ScanFailure {
             call: "scheduler".into(),
             error: why,
+        });
+    }
+    if let Some((why, not_run)) = halted {
+        scan.failures.push(ScanFailure {
+            call: "scheduler".into(),
+            error: format!(
+                "{why}: {not_run} task{} not run; the tenant is partial and nothing is removed \
+                 from the inventory",
+                if not_run == 1 { "" } else { "s" }
+            ),
         });
     }
     if capped {
@@ -369,23 +413,72 @@ pub async fn scan_tenant(
     scan
 }
 
-/// Runs `call` up to `attempts` times while it fails in a retryable way.
-async fn with_retries<T, F, Fut>(attempts: u32, mut call: F) -> Result<T, CallError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, CallError>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match call().await {
-            Err(e) if e.failure.retryable() && attempt < attempts => {
-                tracing::debug!(error = %e, attempt, "retrying task");
-                tokio::time::sleep(Duration::from_millis(200 * (1 << attempt.min(4)))).await;
+/// How a tenant's calls are retried: while they fail in a retryable way, within a
+/// time budget (`[limits] max_rate_limit_wait_secs`) and at most `attempts` times.
+/// A provider that is slow to recover gets minutes, not four quick tries; one that
+/// is down stops it at once (the transport's circuit is open).
+#[derive(Clone)]
+pub struct Retry {
+    /// The tenant's egress: its pacer takes a connector's rate-limit waits, its
+    /// transport says when to stop.
+    pub egress: Arc<TenantEgress>,
+    /// Most attempts, the first included.
+    pub attempts: u32,
+    /// Time from the first attempt after which no retry starts.
+    pub budget: Duration,
+}
+
+impl Retry {
+    /// Runs `call` until it succeeds, fails for good, or the budget is spent.
+    pub async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, CallError>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.budget;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let e = match call().await {
+                Err(e) => e,
+                ok => return ok,
+            };
+            if !e.failure.retryable()
+                || attempt >= self.attempts.max(1)
+                || self.egress.transport().stopped().is_some()
+            {
+                return Err(e);
             }
-            other => return other,
+            let wait = match &e.failure {
+                // The provider said "slow down" in a body only the connector reads:
+                // every request of the tenant waits, not just this task's.
+                Failure::Connector {
+                    code: ErrorCode::RateLimited,
+                    retry_after,
+                    ..
+                } => {
+                    let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+                    self.egress.transport().pacer().pause_all(wait);
+                    wait
+                }
+                _ => backoff(attempt),
+            };
+            if tokio::time::Instant::now() + wait > deadline {
+                return Err(e);
+            }
+            tracing::debug!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// A growing wait with jitter: about 0.5 s, 1 s, 2 s, … up to 15 s.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = (500u64 << attempt.saturating_sub(1).min(5)).min(15_000);
+    Duration::from_millis(rand::Rng::random_range(
+        &mut rand::rng(),
+        ceiling / 2..=ceiling,
+    ))
 }
 
 /// Scans the given tenants concurrently.

@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
         .block_on(runtime.load_file(std::path::Path::new(grantscope_sandbox_tests::HOSTILE)))
         .unwrap_or_else(|e| panic!("load: {e}"));
     let tenant = &config.tenants[0];
-    let egress = tenant_egress(&connector, tenant, &runtime).unwrap_or_else(|e| panic!("{e}"));
+    let egress = tenant_egress(&connector, tenant, &runtime, 1).unwrap_or_else(|e| panic!("{e}"));
     let ctx = TenantContext {
         tenant: tenant.name.clone(),
         settings: tenant.settings.clone(),

@@ -21,8 +21,8 @@ use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::{from_epoch_seconds, rfc3339_utc};
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Method, Permission,
-    Principal, PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState,
-    Task,
+    Principal, PrincipalKind, Quota, Revocation, RevocationStatus, RevocationTarget, Setting,
+    TargetState, Task,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -123,7 +123,37 @@ pub fn manifest() -> Manifest {
                 required: false,
             },
         ],
+        quotas: quotas(),
+        consistency_window_ms: CONSISTENCY_WINDOW_MS,
     }
+}
+
+/// The time GitHub may take, after a revocation call returned, before its lists stop
+/// showing the credential: its REST API reads its own writes, so a short window covers
+/// replication between its front ends.
+pub const CONSISTENCY_WINDOW_MS: u32 = 10_000;
+
+/// GitHub's documented limits (API.md §7). The hourly primary limit (5,000 to 15,000 by
+/// token kind and plan) is read from the `x-ratelimit-*` headers of every answer, and
+/// the host pauses before it runs out; what the headers do not show is the secondary
+/// limit of 900 points a minute per REST endpoint (a read costs 1 point, a write 5),
+/// which is the pace declared here.
+pub fn quotas() -> Vec<Quota> {
+    const DOC: &str =
+        "docs.github.com: Rate limits for the REST API (primary and secondary limits)";
+    vec![
+        Quota::new(
+            "writes",
+            180,
+            60,
+            &[
+                "/orgs/*/credential-authorizations/*",
+                "/orgs/*/personal-access-tokens/*",
+            ],
+            DOC,
+        ),
+        Quota::new("core", 900, 60, &[], DOC),
+    ]
 }
 
 // ---------------------------------------------------------------------------------

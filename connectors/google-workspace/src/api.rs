@@ -21,8 +21,8 @@ use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::{from_epoch_seconds, rfc3339_utc};
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Method, Permission,
-    Principal, PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState,
-    Task,
+    Principal, PrincipalKind, Quota, Revocation, RevocationStatus, RevocationTarget, Setting,
+    TargetState, Task,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -150,7 +150,28 @@ pub fn manifest() -> Manifest {
                 false,
             ),
         ],
+        quotas: quotas(),
+        consistency_window_ms: CONSISTENCY_WINDOW_MS,
     }
+}
+
+/// How long Google's token lists may still show a token after `tokens.delete` returned:
+/// the Admin SDK is eventually consistent across its replicas, and a minute covers what
+/// its documentation calls a short delay.
+pub const CONSISTENCY_WINDOW_MS: u32 = 60_000;
+
+/// The Admin SDK's documented quota (API.md §6): 2,400 queries a minute per user per
+/// project for the Directory API, which `tokens.list` and `tokens.delete` count against.
+/// The per-customer concurrency limit (429 `rateLimitExceeded`) has no published number:
+/// the host meets it with the scan's concurrency and `Retry-After`.
+pub fn quotas() -> Vec<Quota> {
+    vec![Quota::new(
+        "directory",
+        2_400,
+        60,
+        &["/admin/directory/v1/**"],
+        "developers.google.com: Admin SDK Directory API, Limits and quotas",
+    )]
 }
 
 // ---------------------------------------------------------------------------------

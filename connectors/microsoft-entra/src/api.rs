@@ -23,8 +23,8 @@ use grantscope_connector_sdk::http::origin;
 use grantscope_connector_sdk::time::rfc3339_utc;
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Method, Permission,
-    Principal, PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState,
-    Task,
+    Principal, PrincipalKind, Quota, Revocation, RevocationStatus, RevocationTarget, Setting,
+    TargetState, Task,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -159,7 +159,36 @@ pub fn manifest() -> Manifest {
                 required: false,
             },
         ],
+        quotas: quotas(),
+        consistency_window_ms: CONSISTENCY_WINDOW_MS,
     }
+}
+
+/// How long Microsoft Graph may still list a grant after its deletion returned: Entra
+/// replicates directory writes between data centres, which Microsoft documents as taking
+/// up to a couple of minutes.
+pub const CONSISTENCY_WINDOW_MS: u32 = 120_000;
+
+/// Microsoft Graph's identity and access throttling (API.md §6): 8,000 resource units
+/// per 10 s per app and tenant for a large tenant, where the reads the connector makes
+/// cost 2 units (so 4,000 requests), and 3,000 writes per 150 s. Graph answers past the
+/// limit with 429 and `Retry-After`, which the host honours.
+pub fn quotas() -> Vec<Quota> {
+    const DOC: &str = "learn.microsoft.com: Microsoft Graph service-specific throttling limits, \
+                       identity and access";
+    vec![
+        Quota::new(
+            "writes",
+            3_000,
+            150,
+            &[
+                "/v1.0/oauth2PermissionGrants/*",
+                "/v1.0/servicePrincipals/*/appRoleAssignedTo/*",
+            ],
+            DOC,
+        ),
+        Quota::new("identity", 4_000, 10, &[], DOC),
+    ]
 }
 
 // ---------------------------------------------------------------------------------

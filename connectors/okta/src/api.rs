@@ -24,8 +24,8 @@ use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::{from_epoch_seconds, rfc3339_utc};
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Method, Permission,
-    Principal, PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState,
-    Task,
+    Principal, PrincipalKind, Quota, Revocation, RevocationStatus, RevocationTarget, Setting,
+    TargetState, Task,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -143,7 +143,35 @@ pub fn manifest() -> Manifest {
                 required: false,
             },
         ],
+        quotas: quotas(),
+        consistency_window_ms: CONSISTENCY_WINDOW_MS,
     }
+}
+
+/// How long Okta's lists may still show a grant or token after its deletion returned:
+/// Okta reads its own writes within an org; a few seconds cover its caches.
+pub const CONSISTENCY_WINDOW_MS: u32 = 10_000;
+
+/// Okta's per-minute buckets per endpoint family (API.md §6), at the 50 % of each bucket
+/// one app may use by default, from the smallest paid plan's published numbers. The
+/// org's real values arrive in the `X-Rate-Limit-*` headers of every answer, and the
+/// host believes those.
+pub fn quotas() -> Vec<Quota> {
+    const DOC: &str = "developer.okta.com: Management rate limits (rl-global-mgmt), 50 % per app";
+    vec![
+        Quota::new("app", 250, 60, &["/api/v1/apps/*"], DOC),
+        Quota::new("apps", 50, 60, &["/api/v1/apps", "/api/v1/apps/**"], DOC),
+        Quota::new("users-list", 300, 60, &["/api/v1/users"], DOC),
+        Quota::new("user", 500, 60, &["/api/v1/users/*"], DOC),
+        Quota::new(
+            "clients",
+            50,
+            60,
+            &["/oauth2/v1/clients", "/oauth2/v1/clients/**"],
+            DOC,
+        ),
+        Quota::new("api", 300, 60, &[], DOC),
+    ]
 }
 
 // ---------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::rfc3339_utc;
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Permission, Principal,
-    PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState, Task,
+    PrincipalKind, Quota, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState,
+    Task,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -160,7 +161,31 @@ pub fn manifest() -> Manifest {
                 false,
             ),
         ],
+        quotas: quotas(),
+        consistency_window_ms: CONSISTENCY_WINDOW_MS,
     }
+}
+
+/// How long Salesforce may still return a token row after its deletion returned: the
+/// org's database reads its own writes, so only a short window is needed.
+pub const CONSISTENCY_WINDOW_MS: u32 = 5_000;
+
+/// Salesforce meters no per-minute rate on REST (API.md §6), only a rolling 24-hour
+/// allocation per org, of at least 100,000 requests. It is declared as one day's
+/// allocation that may be spent at any pace; the real allocation and what other
+/// integrations already used arrive in `Sforce-Limit-Info` on every answer, and the
+/// host stops a scan before it eats the reserve the org's other integrations need.
+pub fn quotas() -> Vec<Quota> {
+    vec![
+        Quota::new(
+            "daily",
+            100_000,
+            86_400,
+            &[],
+            "developer.salesforce.com: API Request Limits and Allocations",
+        )
+        .with_burst(100_000),
+    ]
 }
 
 // ---------------------------------------------------------------------------------

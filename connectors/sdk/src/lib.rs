@@ -3,7 +3,7 @@
 //! A connector is a `cdylib` built for `wasm32-wasip2` that implements
 //! [`Guest`](bindings::exports::grantscope::connector::plugin::Guest) and calls
 //! [`export_connector!`]. This crate generates the bindings for the
-//! `grantscope:connector@0.1.0` contract once, so every connector shares them, and adds
+//! `grantscope:connector@0.2.0` contract once, so every connector shares them, and adds
 //! what every connector needs: HTTP through the host's egress, JSON decoding with
 //! errors that say what went wrong, RFC 5988 `Link` pagination, timestamp
 //! normalisation and settings lookup.
@@ -14,11 +14,11 @@
 
 #![deny(missing_docs)]
 
-/// Bindings generated from `wit/since_v0.1.0`.
+/// Bindings generated from `wit/since_v0.2.0`.
 #[allow(missing_docs, clippy::all, unsafe_op_in_unsafe_fn)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit/since_v0.1.0",
+        path: "../../wit/since_v0.2.0",
         world: "connector",
         pub_export_macro: true,
         export_macro_name: "export_connector",
@@ -35,7 +35,7 @@ pub use bindings::export_connector;
 pub use bindings::exports::grantscope::connector::plugin::Guest;
 pub use bindings::grantscope::connector::types::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Level, Method, Permission,
-    PluginManifest as Manifest, Principal, PrincipalKind, Revocation, RevocationStatus,
+    PluginManifest as Manifest, Principal, PrincipalKind, Quota, Revocation, RevocationStatus,
     RevocationTarget, Setting, Step, TargetState, Task,
 };
 
@@ -45,7 +45,41 @@ impl Error {
         Error {
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
+    }
+
+    /// A rate limit the provider stated only in its body (Google's 403
+    /// `userRateLimitExceeded`, GitHub's secondary limit): the host pauses the tenant
+    /// for `retry_after` and runs the call again, within its retry budget.
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Error {
+            code: ErrorCode::RateLimited,
+            message: message.into(),
+            retry_after_ms: Some(u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
+impl Quota {
+    /// A quota of `requests` per `window_secs`, without bursts, for the requests whose
+    /// path matches one of `paths` (none: every request no other quota claims), as
+    /// documented at `source`.
+    pub fn new(name: &str, requests: u32, window_secs: u32, paths: &[&str], source: &str) -> Self {
+        Quota {
+            name: name.to_owned(),
+            requests,
+            window_secs,
+            burst: 1,
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            source: source.to_owned(),
+        }
+    }
+
+    /// The same quota, letting `burst` requests through back to back.
+    pub fn with_burst(mut self, burst: u32) -> Self {
+        self.burst = burst;
+        self
     }
 }
 

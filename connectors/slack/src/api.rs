@@ -19,7 +19,8 @@ use grantscope_connector_sdk::http::{self, Response};
 use grantscope_connector_sdk::time::from_epoch_seconds;
 use grantscope_connector_sdk::{
     App, Capability, Context, Error, ErrorCode, Grant, GrantKind, Manifest, Permission, Principal,
-    PrincipalKind, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState, Task,
+    PrincipalKind, Quota, Revocation, RevocationStatus, RevocationTarget, Setting, TargetState,
+    Task,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -118,7 +119,47 @@ pub fn manifest() -> Manifest {
                 required: false,
             },
         ],
+        quotas: quotas(),
+        consistency_window_ms: CONSISTENCY_WINDOW_MS,
     }
+}
+
+/// How long Slack's lists may still show an app after `admin.apps.uninstall` returned:
+/// uninstalls fan out to the org's workspaces asynchronously.
+pub const CONSISTENCY_WINDOW_MS: u32 = 30_000;
+
+/// Slack's method tiers (API.md §7): each Web API method has its own budget per app and
+/// workspace, so each method the connector calls is a class of its own. Tier 1 is
+/// "1+ per minute with small bursts"; Slack does not publish the burst size, and 10 is
+/// our reading (a 429 with `Retry-After` covers a smaller one). Tiers 2 and 3 allow a
+/// minute's budget at once.
+pub fn quotas() -> Vec<Quota> {
+    const DOC: &str = "api.slack.com: Rate limits (Web API method tiers)";
+    let method = |name: &str, per_minute: u32, burst: u32| {
+        Quota::new(
+            &name.replace('.', "-").to_ascii_lowercase(),
+            per_minute,
+            60,
+            &[&format!("/api/{name}")],
+            DOC,
+        )
+        .with_burst(burst)
+    };
+    vec![
+        method("admin.apps.uninstall", 1, 10),
+        method("apps.uninstall", 1, 10),
+        method("admin.apps.approved.list", 20, 20),
+        method("admin.apps.restricted.list", 20, 20),
+        method("admin.apps.requests.list", 20, 20),
+        method("admin.apps.restrict", 20, 20),
+        method("admin.apps.approve", 20, 20),
+        method("admin.apps.config.lookup", 20, 20),
+        method("team.integrationLogs", 20, 20),
+        method("admin.teams.list", 50, 50),
+        method("admin.apps.activities.list", 50, 50),
+        method("auth.teams.list", 50, 50),
+        Quota::new("other", 100, 60, &[], DOC).with_burst(100),
+    ]
 }
 
 // ---------------------------------------------------------------------------------

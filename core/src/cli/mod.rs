@@ -1183,6 +1183,47 @@ fn print_manifest(out: &mut impl Write, m: &crate::plugin::Manifest) -> Result<(
     for p in m.permissions.iter().filter(|p| p.revoke_only) {
         writeln!(out, "  {}: {}", Shown(&p.name), Shown(&p.reason))?;
     }
+    if m.quotas.is_empty() {
+        writeln!(
+            out,
+            "quotas:       none declared ([limits] requests_per_second paces every request)"
+        )?;
+    } else {
+        writeln!(
+            out,
+            "quotas (override with [tenant.quotas] NAME = \"N/min\"):"
+        )?;
+        for q in &m.quotas {
+            let rate = crate::pace::Rate {
+                requests: q.requests,
+                window: std::time::Duration::from_secs(u64::from(q.window_secs)),
+            };
+            let paths = if q.paths.is_empty() {
+                "every other request".to_owned()
+            } else {
+                q.paths.join(" ")
+            };
+            let burst = if q.burst > 1 {
+                format!(", bursts of {}", q.burst)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  {}: {rate}{burst}: {} ({})",
+                Shown(&q.name),
+                Shown(&paths),
+                Shown(&q.source)
+            )?;
+        }
+    }
+    if m.consistency_window_ms > 0 {
+        writeln!(
+            out,
+            "consistency:  reads may show a revoked grant for up to {} ms",
+            m.consistency_window_ms
+        )?;
+    }
     Ok(())
 }
 
@@ -1255,13 +1296,22 @@ mod tests {
                 description: h(),
                 required: true,
             }],
-            contract: "0.1.0".into(),
+            quotas: vec![crate::plugin::QuotaSpec {
+                name: "tier-1".into(),
+                requests: 1,
+                window_secs: 60,
+                burst: 10,
+                paths: vec![h()],
+                source: h(),
+            }],
+            consistency_window_ms: 30_000,
+            contract: "0.2.0".into(),
         };
         let mut out = Vec::new();
         print_manifest(&mut out, &m).unwrap_or_else(|e| panic!("{e}"));
-        let text = assert_terminal_safe(&out, 9);
+        let text = assert_terminal_safe(&out, 11);
         // One line per field: nothing the plugin wrote started a line of its own.
-        assert_eq!(text.lines().count(), 11, "{text}");
+        assert_eq!(text.lines().count(), 14, "{text}");
     }
 
     #[test]

@@ -466,7 +466,7 @@ impl Target {
             .cloned()
             .unwrap_or_else(|| panic!("connector of {} not loaded", tenant.name))
             .unwrap_or_else(|e| panic!("load connector: {e}"));
-        let egress = tenant_egress(&connector, tenant, runtime)
+        let egress = tenant_egress(&connector, tenant, runtime, 1)
             .unwrap_or_else(|e| panic!("egress for {}: {e}", tenant.name));
         Target {
             connector,

@@ -2,6 +2,7 @@
 //! real host, against real HTTP servers on loopback, and checks what the host
 //! refused, contained or survived.
 
+mod contract;
 mod support;
 
 use grantscope::plugin::LoadError;
@@ -289,7 +290,7 @@ async fn a_component_built_for_another_contract_is_refused() {
     let bytes = support::hostile_bytes();
     let patched = support::replace_all(
         &bytes,
-        b"grantscope:connector/plugin@0.1.0",
+        b"grantscope:connector/plugin@0.2.0",
         b"grantscope:connector/plugin@0.9.0",
     );
     let runtime = support::runtime();

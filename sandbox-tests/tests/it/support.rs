@@ -108,6 +108,8 @@ pub struct Harness {
     settings: Vec<(String, String)>,
     /// Overrides of the harness's `[limits]`.
     pub limits: Vec<(&'static str, String)>,
+    /// The component every tenant runs (the hostile plugin unless a test says).
+    pub plugin: &'static str,
     dir: tempfile::TempDir,
 }
 
@@ -133,11 +135,12 @@ impl Harness {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             limits: Vec::new(),
+            plugin: grantscope_sandbox_tests::HOSTILE,
             dir,
         }
     }
 
-    fn config(&self) -> Config {
+    pub fn config(&self) -> Config {
         let q = |s: &str| format!("{s:?}");
         let mut limits = vec![
             ("cpu_ms_per_call", "300".to_owned()),
@@ -158,7 +161,7 @@ impl Harness {
         for i in 1..=self.tenants {
             text.push_str(&format!(
                 "[[tenant]]\nname = \"t{i}\"\nplugin = {}\nsimulator = {}\nhosts = [{}]\n[tenant.settings]\n{}\n[tenant.credential]\nkind = \"static-token\"\ntoken_file = \"token\"\n\n",
-                q(grantscope_sandbox_tests::HOSTILE),
+                q(self.plugin),
                 self.simulator,
                 self.hosts.iter().map(|h| q(h)).collect::<Vec<_>>().join(", "),
                 self.settings

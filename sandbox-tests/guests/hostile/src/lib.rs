@@ -118,6 +118,8 @@ impl Guest for Hostile {
             credential_kinds: vec!["static-token".into()],
             permissions: Vec::new(),
             settings: Vec::new(),
+            quotas: Vec::new(),
+            consistency_window_ms: 0,
         }
     }
 

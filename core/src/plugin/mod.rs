@@ -41,20 +41,31 @@ use crate::config::Limits;
 use crate::egress::{GuestEgressError, HostRequest, TenantEgress, TransportError};
 use crate::model::{AppRef, GrantKind, GrantRecord, PrincipalKind, PrincipalRef, RevocationTarget};
 
+/// The current contract (`wit/since_v0.2.0`): the host's own types are these.
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "connector",
         imports: { default: async | trappable },
         exports: { default: async },
     });
 }
 
+mod v0_1;
+
 use bindings::grantscope::connector::types as wit;
 
-/// The contract version this host implements.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// The contract version new connectors are built against.
+pub const CONTRACT_VERSION: &str = "0.2.0";
+/// Every contract version this host loads, newest first. A connector built against
+/// an older one keeps working (its calls are translated at the boundary, see
+/// `v0_1`): the scheme Zed uses for its extension API.
+pub const SUPPORTED_CONTRACTS: &[&str] = &["0.2.0", "0.1.0"];
 const PACKAGE: &str = "grantscope:connector";
+
+/// Longest wait a connector may ask for in one rate-limit error; the host's own
+/// retry budget bounds the total.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// Epoch ticks are 10 ms; the CPU budget is checked every tick.
 const TICK: Duration = Duration::from_millis(10);
@@ -92,7 +103,7 @@ pub enum LoadError {
     },
     /// Built for a contract version this host does not implement.
     #[error(
-        "plugin {source_name} was built for contract {PACKAGE}@{found}; this grantscope supports {PACKAGE}@{CONTRACT_VERSION}: rebuild it against wit/since_v{CONTRACT_VERSION}"
+        "plugin {source_name} was built for contract {PACKAGE}@{found}; this grantscope loads {PACKAGE}@0.2.0 and @0.1.0: rebuild it against wit/since_v{CONTRACT_VERSION}"
     )]
     UnsupportedContract {
         /// Where it came from.
@@ -184,6 +195,9 @@ pub enum Failure {
         /// Its message, on one line: the guest's controls, line breaks and
         /// bidirectional overrides are shown as visible escapes.
         message: String,
+        /// With [`ErrorCode::RateLimited`]: the wait the provider asked for in a
+        /// body only the connector can read (at most [`MAX_RETRY_AFTER`]).
+        retry_after: Option<Duration>,
     },
     /// Linear memory cap reached.
     #[error("memory limit of {0} bytes exceeded")]
@@ -257,9 +271,37 @@ pub struct Manifest {
     pub permissions: Vec<Permission>,
     /// Settings it reads.
     pub settings: Vec<SettingSpec>,
+    /// The provider's documented quotas, first match first; empty: the host's
+    /// default rate paces every request.
+    pub quotas: Vec<QuotaSpec>,
+    /// How long reads may still show a revoked grant after the provider confirmed
+    /// the revocation, in milliseconds (0: the connector did not say).
+    pub consistency_window_ms: u32,
     /// The contract version it was built for.
     pub contract: String,
 }
+
+/// A provider's documented quota for one class of endpoints, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuotaSpec {
+    /// Class name, kebab-case, unique in the manifest.
+    pub name: String,
+    /// Requests allowed per window, for one tenant.
+    pub requests: u32,
+    /// The window, in seconds (1 to 86,400).
+    pub window_secs: u32,
+    /// Requests let through back to back (at least 1).
+    pub burst: u32,
+    /// Path patterns of the class (see the contract's `quota`); empty: every request
+    /// no other class claims.
+    pub paths: Vec<String>,
+    /// Where the provider documents it.
+    pub source: String,
+}
+
+/// Largest consistency window a connector may declare: ten minutes. Longer would
+/// let a connector hold an offboarding's re-reads for hours.
+pub const MAX_CONSISTENCY_WINDOW_MS: u32 = 600_000;
 
 /// A provider permission.
 #[derive(Debug, Clone, Serialize)]
@@ -554,6 +596,11 @@ fn egress_error(e: GuestEgressError) -> wit::EgressError {
             TransportError::Timeout => W::Timeout,
             TransportError::Connection(m) => W::Connection(m),
             TransportError::RateLimited => W::RateLimited,
+            // The contract has no words for these; to a guest the provider is
+            // unreachable. The scheduler reads the transport itself to stop the scan.
+            e @ (TransportError::Unreachable { .. } | TransportError::QuotaReserve(_)) => {
+                W::Connection(e.to_string())
+            }
         },
     }
 }
@@ -655,6 +702,11 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(engine_err)?;
         bindings::Connector::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(engine_err)?;
+        v0_1::bindings::Connector::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(engine_err)?;
         if let Some(dir) = &cache_dir {
             create_private_dir(dir)
                 .map_err(|e| LoadError::Engine(format!("cache dir {}: {e}", dir.display())))?;
@@ -734,10 +786,15 @@ impl Runtime {
                 source_name: source_name.to_owned(),
                 reason: e.to_string(),
             })?;
-        let pre = bindings::ConnectorPre::new(pre).map_err(|e| LoadError::Invalid {
+        let invalid = |e: wasmtime::Error| LoadError::Invalid {
             source_name: source_name.to_owned(),
             reason: e.to_string(),
-        })?;
+        };
+        let pre = if contract == CONTRACT_VERSION {
+            Pre::Now(bindings::ConnectorPre::new(pre).map_err(invalid)?)
+        } else {
+            Pre::V0_1(v0_1::bindings::ConnectorPre::new(pre).map_err(invalid)?)
+        };
         let mut connector = Connector {
             pre,
             engine: self.engine.clone(),
@@ -838,7 +895,7 @@ fn check_component(
             ),
         });
     };
-    if contract != CONTRACT_VERSION {
+    if !SUPPORTED_CONTRACTS.contains(&contract.as_str()) {
         return Err(LoadError::UnsupportedContract {
             source_name: source_name.to_owned(),
             found: contract,
@@ -865,7 +922,9 @@ fn check_component(
         }
         if let Some(rest) = name.strip_prefix(&format!("{PACKAGE}/")) {
             match rest.split_once('@') {
-                Some((_, v)) if v == CONTRACT_VERSION => continue,
+                // Its imports must be of the contract it exports: the host binds one
+                // version per instance.
+                Some((_, v)) if v == contract => continue,
                 Some((_, v)) => {
                     return Err(LoadError::UnsupportedContract {
                         source_name: source_name.to_owned(),
@@ -998,6 +1057,13 @@ fn validate_manifest(m: wit::PluginManifest, contract: String) -> Result<Manifes
     if !all_text || m.permissions.len() > 256 || m.settings.len() > 256 {
         return Err("a field is too long or a list too large".into());
     }
+    let quotas = validate_quotas(m.quotas)?;
+    if m.consistency_window_ms > MAX_CONSISTENCY_WINDOW_MS {
+        return Err(format!(
+            "consistency window of {} ms is over the limit of {MAX_CONSISTENCY_WINDOW_MS} ms",
+            m.consistency_window_ms
+        ));
+    }
     Ok(Manifest {
         id: m.id,
         name: m.name,
@@ -1035,8 +1101,64 @@ fn validate_manifest(m: wit::PluginManifest, contract: String) -> Result<Manifes
                 required: s.required,
             })
             .collect(),
+        quotas,
+        consistency_window_ms: m.consistency_window_ms,
         contract,
     })
+}
+
+/// Checks a manifest's quotas: what the pacer will trust to decide how fast to
+/// call a provider, so a nonsensical one is refused at load rather than guessed at.
+fn validate_quotas(quotas: Vec<wit::Quota>) -> Result<Vec<QuotaSpec>, String> {
+    if quotas.len() > 64 {
+        return Err(format!("{} quotas, over the limit of 64", quotas.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(quotas.len());
+    for q in quotas {
+        let name = clip(&q.name);
+        if !is_kebab(&q.name) {
+            return Err(format!("quota `{name}` must be kebab-case"));
+        }
+        if !seen.insert(q.name.clone()) {
+            return Err(format!("quota `{name}` is declared twice"));
+        }
+        if q.requests == 0 {
+            return Err(format!("quota `{name}` allows no request"));
+        }
+        if !(1..=86_400).contains(&q.window_secs) {
+            return Err(format!(
+                "quota `{name}` has a window of {} s; it must be 1 to 86400 s",
+                q.window_secs
+            ));
+        }
+        if q.paths.len() > 64 {
+            return Err(format!("quota `{name}` has over 64 path patterns"));
+        }
+        for p in &q.paths {
+            if !p.starts_with('/') || p.len() > 512 || p.chars().any(|c| c.is_control()) {
+                return Err(format!(
+                    "quota `{name}` path pattern `{}` must start with `/`, be at most 512 \
+                     bytes and hold no control character",
+                    clip(p)
+                ));
+            }
+        }
+        if q.source.len() > MAX_FIELD {
+            return Err(format!(
+                "quota `{name}` has a source over {MAX_FIELD} bytes"
+            ));
+        }
+        out.push(QuotaSpec {
+            name: q.name,
+            requests: q.requests,
+            window_secs: q.window_secs,
+            burst: q.burst.clamp(1, 1_000_000),
+            paths: q.paths,
+            source: one_line(q.source),
+        });
+    }
+    Ok(out)
 }
 
 /// A guest string quoted in a host message (an id, a task kind): at most 80
@@ -1056,9 +1178,120 @@ fn one_line(s: String) -> String {
     }
 }
 
+/// A component ready to instantiate, bound to the contract version it was built for.
+enum Pre {
+    Now(bindings::ConnectorPre<HostState>),
+    V0_1(v0_1::bindings::ConnectorPre<HostState>),
+}
+
+/// One instance; its calls take and return the current contract's types, whatever
+/// version the component speaks.
+enum Instance {
+    Now(bindings::Connector),
+    V0_1(v0_1::bindings::Connector),
+}
+
+impl Instance {
+    async fn manifest(
+        &self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<wit::PluginManifest> {
+        match self {
+            Instance::Now(i) => i.grantscope_connector_plugin().call_manifest(store).await,
+            Instance::V0_1(i) => {
+                let m = i.grantscope_connector_plugin().call_manifest(store).await?;
+                Ok(v0_1::manifest(m))
+            }
+        }
+    }
+
+    async fn start(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &wit::Context,
+    ) -> wasmtime::Result<Result<Vec<wit::Task>, wit::Error>> {
+        match self {
+            Instance::Now(i) => i.grantscope_connector_plugin().call_start(store, ctx).await,
+            Instance::V0_1(i) => {
+                let r = i
+                    .grantscope_connector_plugin()
+                    .call_start(store, &v0_1::context(ctx))
+                    .await?;
+                Ok(r.map(v0_1::tasks).map_err(v0_1::error))
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &wit::Context,
+        task: &wit::Task,
+    ) -> wasmtime::Result<Result<wit::Step, wit::Error>> {
+        match self {
+            Instance::Now(i) => {
+                i.grantscope_connector_plugin()
+                    .call_run(store, ctx, task)
+                    .await
+            }
+            Instance::V0_1(i) => {
+                let r = i
+                    .grantscope_connector_plugin()
+                    .call_run(store, &v0_1::context(ctx), &v0_1::task_to(task))
+                    .await?;
+                Ok(r.map(v0_1::step).map_err(v0_1::error))
+            }
+        }
+    }
+
+    async fn revoke(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &wit::Context,
+        target: &wit::RevocationTarget,
+    ) -> wasmtime::Result<Result<wit::Revocation, wit::Error>> {
+        match self {
+            Instance::Now(i) => {
+                i.grantscope_connector_plugin()
+                    .call_revoke(store, ctx, target)
+                    .await
+            }
+            Instance::V0_1(i) => {
+                let r = i
+                    .grantscope_connector_plugin()
+                    .call_revoke(store, &v0_1::context(ctx), &v0_1::target_to(target))
+                    .await?;
+                Ok(r.map(v0_1::revocation).map_err(v0_1::error))
+            }
+        }
+    }
+
+    async fn probe(
+        &self,
+        store: &mut Store<HostState>,
+        ctx: &wit::Context,
+        target: &wit::RevocationTarget,
+    ) -> wasmtime::Result<Result<wit::TargetState, wit::Error>> {
+        match self {
+            Instance::Now(i) => {
+                i.grantscope_connector_plugin()
+                    .call_probe(store, ctx, target)
+                    .await
+            }
+            Instance::V0_1(i) => {
+                let r = i
+                    .grantscope_connector_plugin()
+                    .call_probe(store, &v0_1::context(ctx), &v0_1::target_to(target))
+                    .await?;
+                Ok(r.map(v0_1::target_state).map_err(v0_1::error))
+            }
+        }
+    }
+}
+
 /// A loaded, checked connector. Each call instantiates it afresh.
 pub struct Connector {
-    pre: bindings::ConnectorPre<HostState>,
+    pre: Pre,
     engine: Engine,
     limits: Limits,
     manifest: Option<Manifest>,
@@ -1093,7 +1326,7 @@ impl Connector {
         egress: Option<Arc<TenantEgress>>,
         tenant: &str,
         call: &str,
-    ) -> Result<(Store<HostState>, bindings::Connector), CallError> {
+    ) -> Result<(Store<HostState>, Instance), CallError> {
         let stderr = MemoryOutputPipe::new(STDERR_CAP);
         let wasi = WasiCtxBuilder::new()
             .allow_tcp(false)
@@ -1134,10 +1367,11 @@ impl Connector {
             // guest computes.
             Ok(UpdateDeadline::Yield(1))
         });
-        let instance =
-            self.pre.instantiate_async(&mut store).await.map_err(|e| {
-                self.error(tenant, call, Failure::Instantiate(one_line(e.to_string())))
-            })?;
+        let instance = match &self.pre {
+            Pre::Now(pre) => pre.instantiate_async(&mut store).await.map(Instance::Now),
+            Pre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Instance::V0_1),
+        }
+        .map_err(|e| self.error(tenant, call, Failure::Instantiate(one_line(e.to_string()))))?;
         Ok((store, instance))
     }
 
@@ -1188,10 +1422,7 @@ impl Connector {
         let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            Metered::new(
-                meter,
-                inst.grantscope_connector_plugin().call_manifest(&mut store),
-            ),
+            Metered::new(meter, inst.manifest(&mut store)),
         )
         .await;
         self.settle(&store, outcome)
@@ -1210,11 +1441,7 @@ impl Connector {
         let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            Metered::new(
-                meter,
-                inst.grantscope_connector_plugin()
-                    .call_start(&mut store, &ctx.to_wit()),
-            ),
+            Metered::new(meter, inst.start(&mut store, &ctx.to_wit())),
         )
         .await;
         let tasks = self
@@ -1243,11 +1470,7 @@ impl Connector {
         let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            Metered::new(
-                meter,
-                inst.grantscope_connector_plugin()
-                    .call_run(&mut store, &ctx.to_wit(), &wit_task),
-            ),
+            Metered::new(meter, inst.run(&mut store, &ctx.to_wit(), &wit_task)),
         )
         .await;
         let step = self
@@ -1273,11 +1496,7 @@ impl Connector {
         let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            Metered::new(
-                meter,
-                inst.grantscope_connector_plugin()
-                    .call_revoke(&mut store, &ctx.to_wit(), &t),
-            ),
+            Metered::new(meter, inst.revoke(&mut store, &ctx.to_wit(), &t)),
         )
         .await;
         let r = self
@@ -1302,11 +1521,7 @@ impl Connector {
         let meter = Arc::clone(&store.data().meter);
         let outcome = tokio::time::timeout(
             self.limits.wall_per_call,
-            Metered::new(
-                meter,
-                inst.grantscope_connector_plugin()
-                    .call_probe(&mut store, &ctx.to_wit(), &t),
-            ),
+            Metered::new(meter, inst.probe(&mut store, &ctx.to_wit(), &t)),
         )
         .await;
         let state = self
@@ -1359,6 +1574,9 @@ impl Connector {
 
 fn connector_result<T>(r: Result<T, wit::Error>) -> Result<T, Failure> {
     r.map_err(|e| Failure::Connector {
+        retry_after: e
+            .retry_after_ms
+            .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_AFTER)),
         code: e.code.into(),
         message: one_line(clip_field(e.message)),
     })
@@ -1616,6 +1834,7 @@ mod tests {
         let failure = match connector_result::<()>(Err(wit::Error {
             code: wit::ErrorCode::Permission,
             message: HOSTILE.into(),
+            retry_after_ms: None,
         })) {
             Err(f) => f,
             Ok(()) => panic!("an error stays an error"),
