@@ -1,5 +1,5 @@
 //! Writes the reports of 100,000 synthetic grants (`benches/support/synth.rs`) as HTML,
-//! JSON and JSON lines, and prints each file's size and the time it took, for
+//! JSON, JSON lines, CSV and Markdown, and prints each file's size and the time it took, for
 //! BENCHMARKS.md:
 //!
 //! ```text
@@ -70,7 +70,13 @@ fn main() -> ExitCode {
         "{n} grants built and scored in {:.2} s",
         start.elapsed().as_secs_f64()
     );
-    for format in [Format::Html, Format::Json, Format::Jsonl] {
+    for format in [
+        Format::Html,
+        Format::Json,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Markdown,
+    ] {
         let path = dir.join(format!("report.{}", format.extension()));
         let start = Instant::now();
         let written = std::fs::File::create(&path)
