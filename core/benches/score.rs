@@ -1,7 +1,8 @@
 //! Blast-radius scoring throughput over 1,000,000 synthetic grants built from the real
-//! catalogs (`support/synth.rs`): one grant at a time with a given context, the whole
-//! estate with `score_all` (sharing counts and vendor lookup included), and the vendor
-//! aggregate. Method and figures: BENCHMARKS.md.
+//! catalogs (`support/synth.rs`): one grant at a time with a given context (the compact
+//! score alone, and written out with its sentences), the whole estate with `score_all`
+//! (sharing counts and vendor lookup included, every compact score kept), and the
+//! vendor aggregate. Method and figures: BENCHMARKS.md.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -35,8 +36,18 @@ fn bench(c: &mut Criterion) {
             }
         });
     });
-    // Every score kept, as a report does; dropping the million scores (about 3 GB of
-    // small strings) is left out of the timing.
+    // What a report pays per row it shows, and what every score cost before scores
+    // became compact: the score written out with its sentences and controls.
+    group.bench_function("score_each_explained", |b| {
+        let ctx = Context::default();
+        b.iter(|| {
+            for g in &grants {
+                black_box(scorer.score_explained(black_box(g), &ctx));
+            }
+        });
+    });
+    // Every score kept, as a report does; dropping the million scores is left out of
+    // the timing.
     group.bench_function("score_all", |b| {
         b.iter_with_large_drop(|| scorer.score_all(black_box(&grants), &vendors));
     });

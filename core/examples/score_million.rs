@@ -64,7 +64,7 @@ fn main() -> ExitCode {
     let ctx = Context::default();
     let mut sum = 0u64;
     for g in &grants {
-        sum += u64::from(scorer.score(g, &ctx).value);
+        sum += u64::from(scorer.score(g, &ctx).value());
     }
     let streamed = start.elapsed();
 
@@ -80,7 +80,7 @@ fn main() -> ExitCode {
 
     let mut tiers = [0usize; 4];
     for s in &scores {
-        tiers[s.tier as usize] += 1;
+        tiers[s.tier() as usize] += 1;
     }
     let rate = |d: std::time::Duration| GRANTS as f64 / d.as_secs_f64();
     println!(

@@ -609,6 +609,11 @@ impl ProviderCatalog {
     }
 
     fn pick(&self, candidates: &[u32], kind: GrantKind) -> Option<u32> {
+        // Most names have one row: it is the answer whatever the kind (the scorer's
+        // hot path; comparing the kind's name cost a string compare per scope).
+        if let [only] = candidates {
+            return Some(*only);
+        }
         candidates
             .iter()
             .copied()

@@ -76,7 +76,7 @@ enum Command {
     Sim(SimArgs),
     /// No credentials needed: simulate, scan and summarise.
     Demo(DemoArgs),
-    /// Score the live inventory and write a report (json, csv, md, html).
+    /// Score the live inventory and write a report (json, jsonl, csv, md, html).
     Report(ReportArgs),
     /// New, removed and widened grants between two scans (default: the last two).
     Diff(DiffArgs),
@@ -592,11 +592,27 @@ impl Scored {
     }
 }
 
-/// Scores `grants` in place as of now, with the built-in catalogs and policy plus
-/// what the config's `[scoring]` adds or replaces, after mapping them to vendors with
-/// the config's registry; returns the vendor and app aggregates (each the union of
-/// what its grants reach) and the registry.
-fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> {
+/// What scoring needs besides the grants: the built-in catalogs and policy plus what
+/// the config's `[scoring]` adds or replaces, and the config's vendor registry with the
+/// facts it gives.
+struct Scoring {
+    catalog: crate::catalog::Catalog,
+    policy: crate::score::Policy,
+    registry: Option<crate::vendor::Registry>,
+    vendors: crate::score::Vendors,
+}
+
+impl Scoring {
+    /// The registry's governance findings about `grants` as of today; `None` without
+    /// a registry (a report then says nothing rather than "no findings").
+    fn governance(&self, grants: &[GrantRecord]) -> Option<Vec<crate::vendor::Finding>> {
+        let today = time::OffsetDateTime::now_utc().date();
+        self.registry.as_ref().map(|r| r.findings(grants, today))
+    }
+}
+
+/// Loads what scoring needs and maps `grants` to vendors with the config's registry.
+fn scoring(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scoring> {
     let mut catalog = crate::catalog::Catalog::builtin()?;
     let mut policy = crate::score::Policy::builtin()?;
     if let Some(c) = config {
@@ -607,7 +623,6 @@ fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> 
             policy = crate::score::Policy::from_toml(text, &path.display().to_string())?;
         }
     }
-    let scorer = crate::score::Scorer::new(&catalog, &policy, time::OffsetDateTime::now_utc());
     // Grants are mapped to vendors when read, so an edited registry applies at once.
     let registry = config
         .and_then(|c| c.vendor_registry.as_deref())
@@ -620,16 +635,36 @@ fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> 
         }
         None => crate::score::Vendors::new(),
     };
-    let scores = scorer.score_all(grants, &vendors);
-    let by_vendor = scorer.aggregate_by(crate::score::GroupBy::Vendor, grants, &vendors);
-    let by_app = scorer.aggregate_by(crate::score::GroupBy::App, grants, &vendors);
-    for (g, s) in grants.iter_mut().zip(scores) {
-        g.score = Some(s);
+    Ok(Scoring {
+        catalog,
+        policy,
+        registry,
+        vendors,
+    })
+}
+
+/// Scores `grants` in place as of now (each grant's `score` written out, for commands
+/// that print the records), after mapping them to vendors; returns the vendor and app
+/// aggregates (each the union of what its grants reach) and the registry.
+fn score(grants: &mut [GrantRecord], config: Option<&Config>) -> Result<Scored> {
+    let s = scoring(grants, config)?;
+    let scorer = crate::score::Scorer::new(&s.catalog, &s.policy, time::OffsetDateTime::now_utc());
+    let scores = scorer.score_all(grants, &s.vendors);
+    let by_vendor = scorer.aggregate_by(crate::score::GroupBy::Vendor, grants, &s.vendors);
+    let by_app = scorer.aggregate_by(crate::score::GroupBy::App, grants, &s.vendors);
+    let written: Vec<crate::model::Score> = grants
+        .iter()
+        .zip(&scores)
+        .map(|(g, s)| scorer.explain(s, g))
+        .collect();
+    drop(scores);
+    for (g, w) in grants.iter_mut().zip(written) {
+        g.score = Some(w);
     }
     Ok(Scored {
         by_vendor,
         by_app,
-        registry,
+        registry: s.registry,
     })
 }
 
@@ -654,11 +689,19 @@ fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
     let config = args.config.as_deref().map(Config::load).transpose()?;
     let (_, store) = open_store_read_only(db, config.as_ref())?;
     let mut grants = store.live_grants()?;
-    let scored = score(&mut grants, config.as_ref())?;
+    // Scores stay compact; each format writes a grant's sentences out as it reaches
+    // the grant, so a large inventory is never held with every sentence at once.
+    let scoring = scoring(&mut grants, config.as_ref())?;
+    let scorer = crate::score::Scorer::new(
+        &scoring.catalog,
+        &scoring.policy,
+        time::OffsetDateTime::now_utc(),
+    );
+    let scores = scorer.score_all(&grants, &scoring.vendors);
     let mut meta = report::ReportMeta::new(time::OffsetDateTime::now_utc());
-    meta.governance = scored.governance(&grants);
-    meta.vendors = scored.by_vendor;
-    meta.apps = scored.by_app;
+    meta.governance = scoring.governance(&grants);
+    meta.vendors = scorer.aggregate_by(crate::score::GroupBy::Vendor, &grants, &scoring.vendors);
+    meta.apps = scorer.aggregate_by(crate::score::GroupBy::App, &grants, &scoring.vendors);
     meta.tenants = store
         .latest_tenant_scans()?
         .into_iter()
@@ -675,22 +718,33 @@ fn report_cmd(db: Option<PathBuf>, args: &ReportArgs) -> Result<u8> {
         min_tier: args.min_tier,
         ..Default::default()
     };
+    let with = report::Scores::Compact {
+        scorer: &scorer,
+        scores: &scores,
+    };
     match &args.out {
         Some(p) => write_out(p, |out| {
-            Ok(report::render(args.format, &grants, &meta, &options, out)?)
+            Ok(report::render_scored(
+                args.format,
+                &grants,
+                with,
+                &meta,
+                &options,
+                out,
+            )?)
         })?,
-        None => report::render(
+        None => report::render_scored(
             args.format,
             &grants,
+            with,
             &meta,
             &options,
             &mut std::io::stdout().lock(),
         )?,
     }
     // All grants, not the --min-tier selection: the exit code must not depend on the filter.
-    let fail = args
-        .fail_on
-        .is_some_and(|t| report::worst_tier(&grants).is_some_and(|w| w >= t));
+    let worst = scores.iter().map(crate::score::Compact::tier).max();
+    let fail = args.fail_on.is_some_and(|t| worst.is_some_and(|w| w >= t));
     Ok(if fail { EXIT_FINDINGS } else { EXIT_OK })
 }
 

@@ -6,12 +6,13 @@
 
 use std::fmt::Write as _;
 
+use super::Row;
 use super::html::esc;
 use super::{
     AGE_BUCKETS, AGE_UNREADABLE, Group, SLOTS, SlotCounts, age_bucket, apps, clip, plural,
     tier_name, vendors,
 };
-use crate::model::{GrantRecord, Tier};
+use crate::model::Tier;
 use time::OffsetDateTime;
 
 /// Width of every chart's coordinate system; the page scales it to its column.
@@ -91,7 +92,7 @@ fn text(out: &mut String, x: f64, y: f64, anchor: &str, class: &str, content: &s
 
 /// Grants by tier per vendor: one stacked horizontal bar per vendor, the vendors
 /// with the most severe grants first.
-pub(super) fn tier_by_vendor(out: &mut String, grants: &[&GrantRecord]) {
+pub(super) fn tier_by_vendor(out: &mut String, grants: &[Row<'_>]) {
     const CHART: &str = "tier-by-vendor";
     let mut groups = vendors(grants);
     if groups.is_empty() {
@@ -166,7 +167,7 @@ pub(super) fn tier_by_vendor(out: &mut String, grants: &[&GrantRecord]) {
 
 /// Top vendors and apps by blast radius (the sum of their grants' scores), each
 /// bar coloured by the group's worst tier.
-pub(super) fn top_blast_radius(out: &mut String, grants: &[&GrantRecord]) {
+pub(super) fn top_blast_radius(out: &mut String, grants: &[Row<'_>]) {
     const CHART: &str = "top-blast-radius";
     let scored = |groups: Vec<Group<'_>>| -> Vec<(String, String, u64, Option<Tier>)> {
         groups
@@ -253,7 +254,7 @@ const AGE_LABELS: [&str; 7] = [
 ];
 
 /// Grants by days since last use, stalest first, stacked by tier.
-pub(super) fn stale_by_age(out: &mut String, grants: &[&GrantRecord], now: OffsetDateTime) {
+pub(super) fn stale_by_age(out: &mut String, grants: &[Row<'_>], now: OffsetDateTime) {
     const CHART: &str = "stale-by-age";
     if grants.is_empty() {
         return empty(out, CHART, "No grants.");

@@ -40,8 +40,8 @@
 
 use std::io::Write;
 
+use super::Row;
 use super::{ReportError, SLOTS, View, factors_of, slot, wire_name};
-use crate::model::GrantRecord;
 
 /// The header, in column order.
 pub(super) const COLUMNS: [&str; 16] = [
@@ -74,9 +74,10 @@ pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportEr
     Ok(())
 }
 
-fn row(g: &GrantRecord) -> [String; 16] {
+fn row(g: &Row<'_>) -> [String; 16] {
     let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-    let top_factors = factors_of(g)
+    let written = g.written();
+    let top_factors = factors_of(written.as_deref())
         .iter()
         .take(TOP_FACTORS)
         .map(|f| format!("{} ({:+}): {}", f.factor, f.points, f.detail))
@@ -93,10 +94,7 @@ fn row(g: &GrantRecord) -> [String; 16] {
         g.principal.id.clone(),
         wire_name(g.kind),
         g.scopes.join("; "),
-        g.score
-            .as_ref()
-            .map(|s| s.value.to_string())
-            .unwrap_or_default(),
+        g.value().map(|v| v.to_string()).unwrap_or_default(),
         SLOTS[slot(g)].to_owned(),
         top_factors,
         opt(&g.created_at),

@@ -15,18 +15,34 @@
 //!   checkboxes `input[data-tier]`, and `svg[data-chart=tier-by-vendor |
 //!   top-blast-radius | stale-by-age]`. The table state can be set from the URL
 //!   fragment: `#q=text&tiers=critical,high&sort=score&dir=desc`.
+//! - **Large reports** (more than [`PAGED_ABOVE`] grants) carry the rows as compact
+//!   inert JSON (`<script type="application/json" id="grants-data">`, every string once
+//!   in a table, rows as arrays of indices; `<`, `>`, `&`, U+2028 and U+2029 written as
+//!   `\uXXXX`, so no provider string can close the block or open markup) and a second
+//!   script draws `#grants-table` [`PAGE_ROWS`] rows at a time with page controls
+//!   (`#prev`, `#next`, `#page`; `&page=N` in the fragment). A static table of 100,000
+//!   grants was 357 MB that a browser could not open; the JSON is a tenth of it.
 
 use std::fmt::Write as _;
 use std::io::Write;
 
+use super::Row;
 use super::{
     ReportError, SLOTS, View, charts, clip, days_since, factors_of, finding_counts, finding_groups,
     finding_label, plural, slot, vendor_of, wire_name,
 };
-use crate::model::GrantRecord;
 
 const STYLE: &str = include_str!("assets/report.css");
 const SCRIPT: &str = include_str!("assets/report.js");
+/// The large report's script: pages, filters and sorts the rows of the data block.
+const PAGED_SCRIPT: &str = include_str!("assets/report-paged.js");
+
+/// Reports with more grants than this carry their rows as JSON and draw them a page
+/// at a time; up to it, the table is static HTML that works without JavaScript.
+pub const PAGED_ABOVE: usize = 2_000;
+
+/// Rows per page of a large report (the script's `PAGE`).
+pub const PAGE_ROWS: usize = 100;
 
 /// Up to this many governance rows show unfolded.
 const FINDING_ROWS_OPEN: usize = 15;
@@ -36,14 +52,14 @@ const FINDING_ROWS_OPEN: usize = 15;
 /// not `'unsafe-inline'`, so markup that slipped past escaping could neither run a
 /// script nor restyle the page. (No `style="…"` attribute is written for the same
 /// reason: a hash does not cover attributes.)
-pub(super) fn csp() -> String {
+pub(super) fn csp(script: &str) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
     let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s));
     format!(
         "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; img-src data:",
         hash(STYLE),
-        hash(SCRIPT)
+        hash(script)
     )
 }
 
@@ -64,24 +80,31 @@ pub(super) fn esc(s: &str) -> String {
 }
 
 pub(super) fn write(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
-    // Built in memory: the page is a few hundred bytes per grant, and `fmt::Write`
-    // on a String cannot fail, which keeps the builders below free of `?`.
-    let mut page = String::with_capacity(16 * 1024 + view.grants.len() * 1200);
-    head(&mut page, view);
+    let paged = view.grants.len() > PAGED_ABOVE;
+    let script = if paged { PAGED_SCRIPT } else { SCRIPT };
+    // Built in memory: `fmt::Write` on a String cannot fail, which keeps the builders
+    // below free of `?`. A large report's rows are written out in slices as they are
+    // built, so the page never holds them all as text twice.
+    let mut page = String::with_capacity(64 * 1024 + view.grants.len().min(PAGED_ABOVE) * 1200);
+    head(&mut page, view, script);
     header(&mut page, view);
     charts_section(&mut page, view);
     governance(&mut page, view);
-    table(&mut page, view);
+    if paged {
+        paged_table(&mut page, view, out)?;
+    } else {
+        table(&mut page, view);
+    }
     let _ = write!(
         page,
-        "<footer>grantscope {} · blast radius = sum of grant scores · this file is self-contained and works offline</footer>\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        "<footer>grantscope {} · blast radius = sum of grant scores · this file is self-contained and works offline</footer>\n<script>{script}</script>\n</body>\n</html>\n",
         esc(&view.meta.tool_version)
     );
     out.write_all(page.as_bytes())?;
     Ok(())
 }
 
-fn head(page: &mut String, view: &View<'_>) {
+fn head(page: &mut String, view: &View<'_>, script: &str) {
     let _ = write!(
         page,
         r#"<!doctype html>
@@ -98,7 +121,7 @@ fn head(page: &mut String, view: &View<'_>) {
 "#,
         version = esc(&view.meta.tool_version),
         title = esc(view.title()),
-        csp = csp(),
+        csp = csp(script),
     );
 }
 
@@ -270,6 +293,16 @@ const COLUMNS: [(&str, &str, bool); 10] = [
 ];
 
 fn table(page: &mut String, view: &View<'_>) {
+    table_start(page, view, None);
+    for (i, g) in view.grants.iter().enumerate() {
+        row(page, i, g, view);
+    }
+    page.push_str("</tbody></table></div></section>\n");
+}
+
+/// The grants section up to the table body: heading, filter, tier boxes, the count,
+/// and for a large report (`pages`) the page controls.
+fn table_start(page: &mut String, view: &View<'_>, pages: Option<usize>) {
     let total = view.grants.len();
     page.push_str(
         r#"<section aria-labelledby="grants-heading"><h2 id="grants-heading">Grants</h2>"#,
@@ -281,12 +314,24 @@ fn table(page: &mut String, view: &View<'_>) {
             r#"<label><input type="checkbox" data-tier="{name}" checked> {name}</label>"#
         );
     }
-    let _ = write!(
-        page,
-        r#"</fieldset><span class="count">Showing <b id="shown">{total}</b> of {total}</span></div>
+    match pages {
+        None => {
+            let _ = write!(
+                page,
+                r#"</fieldset><span class="count">Showing <b id="shown">{total}</b> of {total}</span></div>
 <noscript><p class="sub">Sorting and filtering need JavaScript; the table below is complete without it.</p></noscript>
 <div class="wrap"><table id="grants-table"><thead><tr>"#
-    );
+            );
+        }
+        Some(pages) => {
+            let _ = write!(
+                page,
+                r#"</fieldset><span class="count">Showing <b id="shown">{total}</b> of {total}</span><span class="pager"><button type="button" id="prev" disabled>‹ Previous</button> <span id="page" class="count">Page 1 of {pages}</span> <button type="button" id="next">Next ›</button></span></div>
+<noscript><p class="sub">This report lists {total} grants, {PAGE_ROWS} to a page: paging, sorting and filtering need JavaScript. Every grant is in this file's JSON data block; <code>grantscope report --format csv</code> or <code>--format jsonl</code> lists them without a browser.</p></noscript>
+<div class="wrap"><table id="grants-table"><thead><tr>"#
+            );
+        }
+    }
     for (i, (key, heading, numeric)) in COLUMNS.iter().enumerate() {
         let _ = write!(
             page,
@@ -301,13 +346,139 @@ fn table(page: &mut String, view: &View<'_>) {
         );
     }
     page.push_str("</tr></thead>\n<tbody>\n");
-    for (i, g) in view.grants.iter().enumerate() {
-        row(page, i, g, view);
-    }
-    page.push_str("</tbody></table></div></section>\n");
 }
 
-fn row(page: &mut String, i: usize, g: &GrantRecord, view: &View<'_>) {
+/// A large report's table: the head, an empty body the script fills a page at a time,
+/// and the rows as JSON in an inert data block (see the module doc for the layout).
+/// Rows go to `out` in slices of about a megabyte; the string table, which the rows
+/// only index, follows them.
+fn paged_table(page: &mut String, view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
+    table_start(
+        page,
+        view,
+        Some(view.grants.len().div_ceil(PAGE_ROWS).max(1)),
+    );
+    page.push_str(
+        "</tbody></table></div>\n<script type=\"application/json\" id=\"grants-data\">{\"rows\":[",
+    );
+    let mut strings = Strings::default();
+    for (i, g) in view.grants.iter().enumerate() {
+        if i > 0 {
+            page.push(',');
+        }
+        data_row(page, g, view, &mut strings);
+        if page.len() > 1 << 20 {
+            out.write_all(page.as_bytes())?;
+            page.clear();
+        }
+    }
+    page.push_str("],\"strings\":[");
+    for (i, s) in strings.list.iter().enumerate() {
+        if i > 0 {
+            page.push(',');
+        }
+        json_str(page, s);
+    }
+    page.push_str("]}</script></section>\n");
+    Ok(())
+}
+
+/// Every distinct string of the data block once, by first use: app, vendor, tenant,
+/// scope names and most factor sentences repeat across thousands of grants.
+#[derive(Default)]
+struct Strings {
+    index: std::collections::HashMap<String, u32>,
+    list: Vec<String>,
+}
+
+impl Strings {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        self.index.insert(s.to_owned(), i);
+        self.list.push(s.to_owned());
+        i
+    }
+}
+
+/// `s` as a JSON string that is also inert inside a `<script>` element: `<`, `>` and
+/// `&` as `\uXXXX` (no `</script>`, no `<!--`), and U+2028/U+2029, which some parsers
+/// read as line ends, likewise. Everything else as serde_json writes it.
+fn json_str(page: &mut String, s: &str) {
+    let quoted = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
+    for c in quoted.chars() {
+        match c {
+            '<' => page.push_str("\\u003c"),
+            '>' => page.push_str("\\u003e"),
+            '&' => page.push_str("\\u0026"),
+            '\u{2028}' => page.push_str("\\u2028"),
+            '\u{2029}' => page.push_str("\\u2029"),
+            _ => page.push(c),
+        }
+    }
+}
+
+/// One row of the data block, in the script's layout.
+fn data_row(page: &mut String, g: &Row<'_>, view: &View<'_>, strings: &mut Strings) {
+    let mut id = |s: &str| strings.id(s);
+    page.push('[');
+    json_str(page, &g.id);
+    let value = g.value().map_or(-1, i32::from);
+    let app = id(&g.app.name);
+    let app_id = id(&clip(&g.app.id, 60));
+    let plugin = g
+        .plugin
+        .as_ref()
+        .map_or(-1, |p| i64::from(id(&format!("plugin {p}"))));
+    let vendor = g.vendor.as_deref().map_or(-1, |v| i64::from(id(v)));
+    let principal = id(g.principal.display.as_deref().unwrap_or(&g.principal.id));
+    let principal_kind = id(&wire_name(g.principal.kind));
+    let kind = id(&wire_name(g.kind).replace('_', " "));
+    let tenant = id(&g.tenant);
+    let provider = id(&g.provider);
+    let _ = write!(
+        page,
+        ",{value},{},{app},{app_id},{plugin},{vendor},{principal},{principal_kind},{kind},{tenant},{provider},[",
+        slot(g)
+    );
+    for (i, s) in g.scopes.iter().enumerate() {
+        let s = id(s);
+        let _ = write!(page, "{}{s}", if i > 0 { "," } else { "" });
+    }
+    match &g.last_used_at {
+        None => page.push_str("],-1,-1,"),
+        Some(t) => {
+            let days = days_since(t, view.meta.generated_at).unwrap_or(-1);
+            let _ = write!(page, "],{},{days},", id(t));
+        }
+    }
+    let written = g.written();
+    if written.is_none() {
+        page.push_str("-1]");
+        return;
+    }
+    page.push('[');
+    for (i, f) in factors_of(written.as_deref()).iter().enumerate() {
+        let controls = if f.controls.is_empty() {
+            -1
+        } else {
+            i64::from(id(&f.controls.join(", ")))
+        };
+        let _ = write!(
+            page,
+            "{}[{},{},{},{controls}]",
+            if i > 0 { "," } else { "" },
+            id(&f.factor),
+            f.points,
+            id(&f.detail)
+        );
+    }
+    page.push_str("]]");
+}
+
+fn row(page: &mut String, i: usize, g: &Row<'_>, view: &View<'_>) {
     let tier = SLOTS[slot(g)];
     let _ = write!(
         page,
@@ -315,9 +486,9 @@ fn row(page: &mut String, i: usize, g: &GrantRecord, view: &View<'_>) {
         esc(&g.id)
     );
     // Score and tier; an unscored grant sorts below every score.
-    match &g.score {
-        Some(s) => {
-            let _ = write!(page, r#"<td class="num" data-v="{0}">{0}</td>"#, s.value);
+    match g.value() {
+        Some(v) => {
+            let _ = write!(page, r#"<td class="num" data-v="{v}">{v}</td>"#);
         }
         None => page.push_str(r#"<td class="num" data-v="-1">–</td>"#),
     }
@@ -391,7 +562,7 @@ fn scopes(page: &mut String, scopes: &[String]) {
     page.push_str("</td>");
 }
 
-fn last_used(page: &mut String, g: &GrantRecord, view: &View<'_>) {
+fn last_used(page: &mut String, g: &Row<'_>, view: &View<'_>) {
     match &g.last_used_at {
         None => page.push_str(r#"<td class="nw" data-v=""><span class="sub">never</span></td>"#),
         Some(t) => {
@@ -410,10 +581,11 @@ fn last_used(page: &mut String, g: &GrantRecord, view: &View<'_>) {
     }
 }
 
-fn factors(page: &mut String, g: &GrantRecord) {
-    let factors = factors_of(g);
+fn factors(page: &mut String, g: &Row<'_>) {
+    let written = g.written();
+    let factors = factors_of(written.as_deref());
     let Some(top) = factors.first() else {
-        let what = if g.score.is_some() {
+        let what = if written.is_some() {
             "no factors"
         } else {
             "unscored"
@@ -456,7 +628,7 @@ fn factors(page: &mut String, g: &GrantRecord) {
 mod tests {
     use super::super::tests::{grant, now};
     use super::super::*;
-    use super::esc;
+    use super::{PAGE_ROWS, PAGED_ABOVE, esc};
 
     fn page(grants: &[GrantRecord]) -> String {
         let mut out = Vec::new();
@@ -489,6 +661,100 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains(r#"data-id="x&quot;&gt;&lt;script&gt;""#));
         assert_eq!(html.matches("<script>").count(), 1, "only our own script");
+    }
+
+    /// Past the threshold the rows travel as JSON in an inert data block that no
+    /// provider string can close or turn into markup, and they parse back to the grants.
+    #[test]
+    fn a_large_report_carries_its_rows_as_inert_json() {
+        let mut grants: Vec<GrantRecord> = (0..=PAGED_ABOVE)
+            .map(|i| {
+                grant(
+                    &format!("g{i:05}"),
+                    "App",
+                    Some(((i % 90) as u8, Tier::Low)),
+                )
+            })
+            .collect();
+        let hostile = "</script><script>alert(1)</script><!--<script>";
+        grants[0].app.name = hostile.into();
+        grants[0].score = Some(crate::model::Score {
+            value: 99,
+            tier: Tier::Critical,
+            factors: vec![],
+        });
+        grants[1].vendor = Some("\u{2028}&amp;</SCRIPT >".into());
+        grants[2].scopes = vec!["</script".into(), "a&b".into()];
+        grants[3].score = None;
+        let html = page(&grants);
+        assert_eq!(
+            html.matches("<script").count(),
+            2,
+            "the data block and our script"
+        );
+        assert!(html.contains(&super::csp(super::PAGED_SCRIPT)));
+        assert!(
+            html.contains("<tbody>\n</tbody>"),
+            "the script fills the body"
+        );
+        let open = r#"<script type="application/json" id="grants-data">"#;
+        let start = html.find(open).map_or(0, |i| i + open.len());
+        let data = &html[start..];
+        let data = &data[..data.find("</script>").unwrap_or(data.len())];
+        for c in ['<', '>', '&', '\u{2028}'] {
+            assert!(!data.contains(c), "{c:?} in the data block");
+        }
+        let doc: serde_json::Value = serde_json::from_str(data).unwrap_or_default();
+        let rows = doc["rows"].as_array().cloned().unwrap_or_default();
+        let strings = doc["strings"].as_array().cloned().unwrap_or_default();
+        let s = |v: &serde_json::Value| {
+            v.as_u64()
+                .and_then(|i| strings.get(i as usize))
+                .and_then(|s| s.as_str())
+                .unwrap_or("")
+                .to_owned()
+        };
+        assert_eq!(rows.len(), grants.len());
+        // Report order: the 99 first, the unscored one last.
+        assert_eq!(rows[0][0], "g00000");
+        assert_eq!(s(&rows[0][3]), hostile);
+        assert_eq!(rows[0][15], serde_json::json!([]), "scored, no factors");
+        let last = &rows[rows.len() - 1];
+        assert_eq!(last[0], "g00003");
+        assert_eq!(
+            (&last[1], &last[2], &last[15]),
+            (
+                &serde_json::json!(-1),
+                &serde_json::json!(4),
+                &serde_json::json!(-1)
+            )
+        );
+        let vendor = rows.iter().find(|r| r[0] == "g00001").map(|r| s(&r[6]));
+        assert_eq!(vendor.as_deref(), Some("\u{2028}&amp;</SCRIPT >"));
+        let scopes: Vec<String> = rows
+            .iter()
+            .find(|r| r[0] == "g00002")
+            .and_then(|r| r[12].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(s)
+            .collect();
+        assert_eq!(scopes, ["</script", "a&b"]);
+        let factor = rows
+            .iter()
+            .find(|r| r[0] == "g00004")
+            .map(|r| r[15][0].clone());
+        let factor = factor.unwrap_or_default();
+        assert_eq!(
+            (s(&factor[0]), &factor[1], s(&factor[2])),
+            (
+                "capability".to_owned(),
+                &serde_json::json!(4),
+                "Reads code.".to_owned()
+            )
+        );
+        assert_eq!(factor[3], -1, "no controls");
+        assert!(html.contains(&format!("Page 1 of {}", grants.len().div_ceil(PAGE_ROWS))));
     }
 
     #[test]

@@ -9,12 +9,12 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{ReportError, SlotCounts, TenantStatus, View};
-use crate::model::{GrantRecord, Tier};
+use super::{ReportError, Row, SlotCounts, TenantStatus, View};
+use crate::model::Tier;
 
 #[derive(Serialize)]
 struct Document<'a> {
-    grants: &'a [&'a GrantRecord],
+    grants: &'a [Row<'a>],
     /// Vendors by blast radius (the union of what their grants reach), when computed.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     vendors: &'a [crate::score::Aggregate],

@@ -194,13 +194,13 @@ fn top(view: &View<'_>, out: &mut dyn Write) -> Result<(), ReportError> {
     )?;
     writeln!(out, "|---:|---:|---|---|---|---|---|---|---|")?;
     for (i, g) in view.grants.iter().take(n).enumerate() {
-        let score = g
-            .score
-            .as_ref()
-            .map_or("–".to_owned(), |s| s.value.to_string());
-        let factor = factors_of(g).first().map_or(String::new(), |f| {
-            format!("{} ({:+}): {}", esc(&f.factor), f.points, esc(&f.detail))
-        });
+        let score = g.value().map_or("–".to_owned(), |v| v.to_string());
+        let written = g.written();
+        let factor = factors_of(written.as_deref())
+            .first()
+            .map_or(String::new(), |f| {
+                format!("{} ({:+}): {}", esc(&f.factor), f.points, esc(&f.detail))
+            });
         writeln!(
             out,
             "| {} | {score} | {} | {} | {} | {} {} | {} | {} | {factor} |",

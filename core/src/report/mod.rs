@@ -29,17 +29,23 @@ mod charts;
 mod csv;
 mod html;
 mod json;
+mod jsonl;
 mod markdown;
 
+pub use html::{PAGE_ROWS, PAGED_ABOVE};
+
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, Write};
+use std::ops::Deref;
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::model::{GrantRecord, Tier};
+use crate::model::{GrantRecord, Score, Tier};
 use crate::plural;
 use crate::scan::TenantScan;
+use crate::score::{Compact, Scorer};
 use crate::vendor::{Finding, FindingKind};
 
 /// How many grants the Markdown report lists by default.
@@ -48,11 +54,14 @@ pub const DEFAULT_TOP: usize = 50;
 /// The vendor shown for grants whose app is not mapped to a vendor yet.
 pub const UNMAPPED_VENDOR: &str = "unmapped";
 
-/// A report format. Command-line names: `json`, `csv`, `md`, `html`.
+/// A report format. Command-line names: `json`, `jsonl`, `csv`, `md`, `html`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Format {
     /// `{"grants": [...], "meta": {...}}`, records in the inventory's shape.
     Json,
+    /// JSON lines: one record per line in the inventory's shape, score and reasons
+    /// included, in report order, and nothing else; written as it goes.
+    Jsonl,
     /// RFC 4180, one row per grant, for a spreadsheet.
     Csv,
     /// Summary, top grants and blast radius, for a ticket.
@@ -64,12 +73,19 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order the help lists them.
-    pub const ALL: [Format; 4] = [Format::Json, Format::Csv, Format::Markdown, Format::Html];
+    pub const ALL: [Format; 5] = [
+        Format::Json,
+        Format::Jsonl,
+        Format::Csv,
+        Format::Markdown,
+        Format::Html,
+    ];
 
-    /// The command-line name (`json`, `csv`, `md`, `html`).
+    /// The command-line name (`json`, `jsonl`, `csv`, `md`, `html`).
     pub const fn name(self) -> &'static str {
         match self {
             Format::Json => "json",
+            Format::Jsonl => "jsonl",
             Format::Csv => "csv",
             Format::Markdown => "md",
             Format::Html => "html",
@@ -117,7 +133,7 @@ pub enum ReportError {
     #[error("cannot encode the report as JSON")]
     Json(#[source] serde_json::Error),
     /// A format name that is not one of ours.
-    #[error("unknown report format `{given}`; use json, csv, md or html")]
+    #[error("unknown report format `{given}`; use json, jsonl, csv, md or html")]
     UnknownFormat {
         /// What was asked for.
         given: String,
@@ -211,7 +227,24 @@ impl Default for ReportOptions {
     }
 }
 
-/// Writes the report of `grants` in `format` to `out`.
+/// Where a report takes its grants' scores from.
+#[derive(Debug, Clone, Copy)]
+pub enum Scores<'a> {
+    /// Each grant's own `score` field (`None`: unscored).
+    Embedded,
+    /// One compact score per grant, in the order of the grants (a grant past the end
+    /// is unscored), written out by `scorer` for each row as the report writes it: a
+    /// report of a million grants then never holds a million written-out scores, and
+    /// the bytes are those of [`Scores::Embedded`] with the written-out scores.
+    Compact {
+        /// The scorer that made `scores`.
+        scorer: &'a Scorer<'a>,
+        /// The grants' scores (`Scorer::score_all`).
+        scores: &'a [Compact<'a>],
+    },
+}
+
+/// Writes the report of `grants` in `format` to `out`, with each grant's own score.
 ///
 /// The grants shown are [`select`]`(grants, options.min_tier)`; output is buffered
 /// here, so `out` may be an unbuffered file or a locked stdout.
@@ -222,10 +255,23 @@ pub fn render<W: Write + ?Sized>(
     options: &ReportOptions,
     out: &mut W,
 ) -> Result<(), ReportError> {
-    let view = View::new(grants, meta, options);
+    render_scored(format, grants, Scores::Embedded, meta, options, out)
+}
+
+/// [`render`] with the scores taken from `scores`.
+pub fn render_scored<W: Write + ?Sized>(
+    format: Format,
+    grants: &[GrantRecord],
+    scores: Scores<'_>,
+    meta: &ReportMeta,
+    options: &ReportOptions,
+    out: &mut W,
+) -> Result<(), ReportError> {
+    let view = View::new(grants, scores, meta, options);
     let mut buf = BufWriter::new(out);
     match format {
         Format::Json => json::write(&view, &mut buf)?,
+        Format::Jsonl => jsonl::write(&view, &mut buf)?,
         Format::Csv => csv::write(&view, &mut buf)?,
         Format::Markdown => markdown::write(&view, &mut buf)?,
         Format::Html => html::write(&view, &mut buf)?,
@@ -270,15 +316,101 @@ pub fn meets_min_tier(grant: &GrantRecord, min_tier: Option<Tier>) -> bool {
 /// The grants a report shows, in report order: those meeting `min_tier`, by score
 /// descending (unscored last), then by id.
 pub fn select(grants: &[GrantRecord], min_tier: Option<Tier>) -> Vec<&GrantRecord> {
-    let mut shown: Vec<&GrantRecord> = grants
+    rows(grants, Scores::Embedded, min_tier)
+        .into_iter()
+        .map(|r| r.grant)
+        .collect()
+}
+
+/// [`select`] for scores from anywhere, as rows.
+fn rows<'a>(grants: &'a [GrantRecord], scores: Scores<'a>, min_tier: Option<Tier>) -> Vec<Row<'a>> {
+    let mut shown: Vec<Row<'a>> = grants
         .iter()
-        .filter(|g| meets_min_tier(g, min_tier))
+        .enumerate()
+        .map(|(i, grant)| Row {
+            grant,
+            score: match scores {
+                Scores::Embedded => grant.score.as_ref().map(ScoreRef::Full),
+                Scores::Compact { scorer, scores } => {
+                    scores.get(i).map(|s| ScoreRef::Compact(s, scorer))
+                }
+            },
+        })
+        .filter(|r| match (min_tier, r.tier()) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(min), Some(tier)) => tier >= min,
+        })
         .collect();
-    shown.sort_by(|a, b| {
-        let value = |g: &GrantRecord| g.score.as_ref().map(|s| s.value);
-        value(b).cmp(&value(a)).then_with(|| a.id.cmp(&b.id))
-    });
+    shown.sort_by(|a, b| b.value().cmp(&a.value()).then_with(|| a.id.cmp(&b.id)));
     shown
+}
+
+/// A grant's score, written out or compact.
+#[derive(Clone, Copy)]
+enum ScoreRef<'a> {
+    Full(&'a Score),
+    Compact(&'a Compact<'a>, &'a Scorer<'a>),
+}
+
+/// A grant as a report shows it, with its score wherever that comes from. It derefs to
+/// the grant; its `score` field hides the grant's own, so that no format reads the
+/// wrong one.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    grant: &'a GrantRecord,
+    score: Option<ScoreRef<'a>>,
+}
+
+impl<'a> Row<'a> {
+    fn value(&self) -> Option<u8> {
+        self.score.map(|s| match s {
+            ScoreRef::Full(s) => s.value,
+            ScoreRef::Compact(c, _) => c.value(),
+        })
+    }
+
+    fn tier(&self) -> Option<Tier> {
+        self.score.map(|s| match s {
+            ScoreRef::Full(s) => s.tier,
+            ScoreRef::Compact(c, _) => c.tier(),
+        })
+    }
+
+    /// The written-out score; a compact one is written out now, for this row only.
+    fn written(&self) -> Option<Cow<'a, Score>> {
+        self.score.map(|s| match s {
+            ScoreRef::Full(s) => Cow::Borrowed(s),
+            ScoreRef::Compact(c, scorer) => Cow::Owned(scorer.explain(c, self.grant)),
+        })
+    }
+}
+
+/// The record exactly as the inventory's JSON shapes it, with the row's score in it.
+impl Serialize for Row<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let own = match self.score {
+            Some(ScoreRef::Full(_)) => true,
+            Some(ScoreRef::Compact(..)) => false,
+            None => self.grant.score.is_none(),
+        };
+        if own {
+            return self.grant.serialize(s);
+        }
+        // A copy with the written-out score, so the shape is the record's own by
+        // construction; one row at a time, so only one copy is alive.
+        let mut g = self.grant.clone();
+        g.score = self.written().map(Cow::into_owned);
+        g.serialize(s)
+    }
+}
+
+impl Deref for Row<'_> {
+    type Target = GrantRecord;
+
+    fn deref(&self) -> &GrantRecord {
+        self.grant
+    }
 }
 
 /// The highest tier among `grants`; `None` when none is scored. For `--fail-on T`:
@@ -298,8 +430,8 @@ pub fn worst_tier(grants: &[GrantRecord]) -> Option<Tier> {
 const SLOTS: [&str; 5] = ["critical", "high", "medium", "low", "unscored"];
 
 /// The slot of `grant` in [`SLOTS`].
-fn slot(grant: &GrantRecord) -> usize {
-    match grant.score.as_ref().map(|s| s.tier) {
+fn slot(grant: &Row<'_>) -> usize {
+    match grant.tier() {
         Some(Tier::Critical) => 0,
         Some(Tier::High) => 1,
         Some(Tier::Medium) => 2,
@@ -311,7 +443,7 @@ fn slot(grant: &GrantRecord) -> usize {
 /// Counts per slot of [`SLOTS`].
 type SlotCounts = [usize; 5];
 
-fn count_slots<'a>(grants: impl IntoIterator<Item = &'a GrantRecord>) -> SlotCounts {
+fn count_slots<'r, 'a: 'r>(grants: impl IntoIterator<Item = &'r Row<'a>>) -> SlotCounts {
     let mut counts = [0; 5];
     for g in grants {
         counts[slot(g)] += 1;
@@ -325,14 +457,14 @@ fn vendor_of(grant: &GrantRecord) -> &str {
 }
 
 /// The score's value, 0 for an unscored grant (it adds nothing to a sum).
-fn value_of(grant: &GrantRecord) -> u64 {
-    grant.score.as_ref().map_or(0, |s| u64::from(s.value))
+fn value_of(grant: &Row<'_>) -> u64 {
+    grant.value().map_or(0, u64::from)
 }
 
 /// A grant's factors, largest contribution first (the scorer promises this order;
 /// sorting again costs little and keeps "top factor" right if it ever slips).
-fn factors_of(grant: &GrantRecord) -> Vec<&crate::model::Factor> {
-    let mut factors: Vec<_> = grant.score.iter().flat_map(|s| &s.factors).collect();
+fn factors_of(score: Option<&Score>) -> Vec<&crate::model::Factor> {
+    let mut factors: Vec<_> = score.iter().flat_map(|s| &s.factors).collect();
     factors.sort_by_key(|f| std::cmp::Reverse(f.points));
     factors
 }
@@ -345,7 +477,7 @@ struct Group<'a> {
     name: &'a str,
     /// For apps: provider and app id (the name alone is not unique).
     detail: Option<(&'a str, &'a str)>,
-    grants: Vec<&'a GrantRecord>,
+    grants: Vec<Row<'a>>,
     sum: u64,
     max: Option<u8>,
     worst: Option<Tier>,
@@ -367,15 +499,15 @@ impl<'a> Group<'a> {
         }
     }
 
-    fn add(&mut self, g: &'a GrantRecord) {
-        self.grants.push(g);
-        self.sum += value_of(g);
-        if let Some(s) = &g.score {
-            self.max = self.max.max(Some(s.value));
-            self.worst = self.worst.max(Some(s.tier));
+    fn add(&mut self, g: Row<'a>) {
+        self.sum += value_of(&g);
+        if let (Some(value), Some(tier)) = (g.value(), g.tier()) {
+            self.max = self.max.max(Some(value));
+            self.worst = self.worst.max(Some(tier));
         }
-        self.slots[slot(g)] += 1;
-        self.tenants.insert(&g.tenant);
+        self.slots[slot(&g)] += 1;
+        self.tenants.insert(&g.grant.tenant);
+        self.grants.push(g);
     }
 
     /// Largest blast radius first; ties by worst score, size, then name.
@@ -390,13 +522,13 @@ impl<'a> Group<'a> {
 }
 
 /// Grants by vendor ([`UNMAPPED_VENDOR`] when unmapped), largest blast radius first.
-fn vendors<'a>(grants: &[&'a GrantRecord]) -> Vec<Group<'a>> {
+fn vendors<'a>(grants: &[Row<'a>]) -> Vec<Group<'a>> {
     let mut map: BTreeMap<&str, Group<'a>> = BTreeMap::new();
     for g in grants {
-        let name = vendor_of(g);
+        let name = vendor_of(g.grant);
         map.entry(name)
             .or_insert_with(|| Group::new(name, None))
-            .add(g);
+            .add(*g);
     }
     let mut groups: Vec<Group<'a>> = map.into_values().collect();
     groups.sort_by(Group::by_blast_radius);
@@ -405,13 +537,14 @@ fn vendors<'a>(grants: &[&'a GrantRecord]) -> Vec<Group<'a>> {
 
 /// Grants by app (provider and app id), largest blast radius first. An app is
 /// named after its first grant in report order.
-fn apps<'a>(grants: &[&'a GrantRecord]) -> Vec<Group<'a>> {
+fn apps<'a>(grants: &[Row<'a>]) -> Vec<Group<'a>> {
     let mut map: BTreeMap<(&str, &str), Group<'a>> = BTreeMap::new();
     for g in grants {
-        let key = (g.provider.as_str(), g.app.id.as_str());
+        let grant = g.grant;
+        let key = (grant.provider.as_str(), grant.app.id.as_str());
         map.entry(key)
-            .or_insert_with(|| Group::new(&g.app.name, Some(key)))
-            .add(g);
+            .or_insert_with(|| Group::new(&grant.app.name, Some(key)))
+            .add(*g);
     }
     let mut groups: Vec<Group<'a>> = map.into_values().collect();
     groups.sort_by(Group::by_blast_radius);
@@ -420,12 +553,12 @@ fn apps<'a>(grants: &[&'a GrantRecord]) -> Vec<Group<'a>> {
 
 /// Grants counted by a key (provider, tenant), by key.
 fn counts_by<'a>(
-    grants: &[&'a GrantRecord],
+    grants: &[Row<'a>],
     key: impl Fn(&'a GrantRecord) -> &'a str,
 ) -> BTreeMap<&'a str, SlotCounts> {
     let mut map: BTreeMap<&str, SlotCounts> = BTreeMap::new();
     for g in grants {
-        map.entry(key(g)).or_insert([0; 5])[slot(g)] += 1;
+        map.entry(key(g.grant)).or_insert([0; 5])[slot(g)] += 1;
     }
     map
 }
@@ -543,7 +676,8 @@ fn finding_groups<'a>(view: &View<'a>) -> Vec<FindingGroup<'a>> {
         .grants
         .iter()
         .rev()
-        .map(|g| {
+        .map(|r| {
+            let g = r.grant;
             (
                 (g.provider.as_str(), g.app.id.as_str()),
                 g.app.name.as_str(),
@@ -591,7 +725,7 @@ fn finding_counts(view: &View<'_>) -> Vec<(FindingKind, usize)> {
 /// Everything a format needs, computed once.
 struct View<'a> {
     /// The grants shown, in report order.
-    grants: Vec<&'a GrantRecord>,
+    grants: Vec<Row<'a>>,
     meta: &'a ReportMeta,
     options: &'a ReportOptions,
     /// `meta.generated_at` as RFC 3339.
@@ -604,9 +738,14 @@ struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn new(grants: &'a [GrantRecord], meta: &'a ReportMeta, options: &'a ReportOptions) -> Self {
-        let grants = select(grants, options.min_tier);
-        let slots = count_slots(grants.iter().copied());
+    fn new(
+        grants: &'a [GrantRecord],
+        scores: Scores<'a>,
+        meta: &'a ReportMeta,
+        options: &'a ReportOptions,
+    ) -> Self {
+        let grants = rows(grants, scores, options.min_tier);
+        let slots = count_slots(&grants);
         let shown: std::collections::HashSet<&str> = grants.iter().map(|g| g.id.as_str()).collect();
         let findings = meta
             .governance
@@ -700,7 +839,7 @@ pub(crate) mod tests {
         let err = "pdf".parse::<Format>().err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("unknown report format `pdf`; use json, csv, md or html")
+            Some("unknown report format `pdf`; use json, jsonl, csv, md or html")
         );
     }
 
@@ -780,8 +919,8 @@ pub(crate) mod tests {
         b.vendor = Some("v1".into());
         c.vendor = Some("v2".into());
         let d = grant("4", "D", None);
-        let (a, b, c, d) = (&a, &b, &c, &d);
-        let groups = vendors(&[a, b, c, d]);
+        let all = [a, b, c, d];
+        let groups = vendors(&rows(&all, Scores::Embedded, None));
         let summary: Vec<(&str, u64, Option<Tier>)> =
             groups.iter().map(|g| (g.name, g.sum, g.worst)).collect();
         assert_eq!(
@@ -832,7 +971,7 @@ pub(crate) mod tests {
         let bad = ReportArgs::try_parse_from(["report", "--format", "pdf"]);
         let message = bad.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
-            message.contains("[possible values: json, csv, md, html]"),
+            message.contains("[possible values: json, jsonl, csv, md, html]"),
             "{message}"
         );
     }

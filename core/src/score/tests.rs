@@ -12,6 +12,14 @@ use time::macros::{date, datetime};
 use super::*;
 use crate::model::{AppRef, PrincipalKind, PrincipalRef, Tier};
 
+/// The benchmarks' synthetic estate, for the equivalence tests below.
+#[path = "../../benches/support/synth.rs"]
+#[allow(
+    dead_code,
+    reason = "shared with the benchmark; not every helper is used"
+)]
+mod synth;
+
 /// The fixed "now" of every case.
 const NOW: OffsetDateTime = datetime!(2026-11-28 00:00:00 UTC);
 
@@ -95,7 +103,7 @@ fn sum(score: &Score) -> i32 {
 
 /// Scores `g` and compares the tier and every factor's points, in order.
 fn check(name: &str, g: &GrantRecord, ctx: &Context<'_>, tier: Tier, want: &[(&str, i32)]) {
-    let score = scorer().score(g, ctx);
+    let score = scorer().score_explained(g, ctx);
     let got: Vec<(&str, i32)> = score
         .factors
         .iter()
@@ -300,7 +308,7 @@ fn grants_score_as_documented() {
 fn sentences_say_why() {
     let mut g = grant("github", GrantKind::Installation, &["contents:write"]);
     g.last_used_at = None;
-    let score = scorer().score(&g, &Context::default());
+    let score = scorer().score_explained(&g, &Context::default());
     let detail = |id: &str| {
         score
             .factors
@@ -317,7 +325,7 @@ fn sentences_say_why() {
     let mut g = grant("google-workspace", GrantKind::Delegated, &["email"]);
     g.last_used_at = None;
     g.attributes.insert("usage_reported".into(), "false".into());
-    let unreported = scorer().score(&g, &Context::default());
+    let unreported = scorer().score_explained(&g, &Context::default());
     let staleness = unreported
         .factors
         .iter()
@@ -343,7 +351,7 @@ fn sentences_say_why() {
         GrantKind::Delegated,
         &["https://mail.google.com/"],
     );
-    let score = scorer().score(&g, &Context::default());
+    let score = scorer().score_explained(&g, &Context::default());
     assert!(
         score.factors[0]
             .detail
@@ -353,7 +361,7 @@ fn sentences_say_why() {
     // Hostile provider strings are clipped in sentences.
     let long = "x".repeat(10_000);
     let g = grant("github", GrantKind::Delegated, &[long.as_str()]);
-    let score = scorer().score(&g, &Context::default());
+    let score = scorer().score_explained(&g, &Context::default());
     assert!(
         score.factors.iter().all(|f| f.detail.len() < 600),
         "{score:#?}"
@@ -365,7 +373,7 @@ fn timestamps_that_do_not_parse_are_said_not_guessed() {
     let mut g = grant("github", GrantKind::PersonalToken, &["read:org"]);
     g.expires_at = Some("next tuesday".into());
     g.last_used_at = Some("yesterday".into());
-    let score = scorer().score(&g, &Context::default());
+    let score = scorer().score_explained(&g, &Context::default());
     let text: Vec<&str> = score.factors.iter().map(|f| f.detail.as_str()).collect();
     assert!(
         text.iter()
@@ -388,7 +396,7 @@ fn every_catalogued_scope_is_classified() {
         for e in pc.entries() {
             for kind in [GrantKind::Delegated, GrantKind::Application] {
                 let g = grant(provider, kind, &[e.scope.as_str()]);
-                let score = scorer().score(&g, &Context::default());
+                let score = scorer().score_explained(&g, &Context::default());
                 assert!(
                     score.factors.iter().all(|f| f.factor != UNCLASSIFIED),
                     "{provider} `{}` ({kind:?}) scored as unclassified",
@@ -419,8 +427,14 @@ fn score_all_counts_principals_sharing_an_app() {
         g.principal.id = user.to_owned();
         grants.push(g);
     }
-    let scores = scorer().score_all(&grants, &Vendors::new());
-    assert_eq!(scores.len(), grants.len());
+    let none = Vendors::new();
+    let compact = scorer().score_all(&grants, &none);
+    assert_eq!(compact.len(), grants.len());
+    let scores: Vec<Score> = grants
+        .iter()
+        .zip(&compact)
+        .map(|(g, s)| scorer().explain(s, g))
+        .collect();
     for (g, s) in grants.iter().zip(&scores) {
         let reach = s
             .factors
@@ -439,7 +453,7 @@ fn score_all_counts_principals_sharing_an_app() {
             principals_sharing_app: if want == 4 { 4 } else { 1 },
             vendor: None,
         };
-        assert_eq!(*s, scorer().score(g, &ctx));
+        assert_eq!(*s, scorer().score_explained(g, &ctx));
     }
 }
 
@@ -488,7 +502,7 @@ fn vendor_aggregates_are_the_union_of_their_grants() {
         .iter()
         .zip(&scores)
         .filter(|(g, _)| g.vendor.as_deref() == Some("Acme Analytics"))
-        .map(|(_, s)| s.value)
+        .map(|(_, s)| s.value())
         .max()
         .unwrap_or(0);
     assert!(acme.score.value > best, "{} <= {best}", acme.score.value);
@@ -715,7 +729,7 @@ fn value(g: &GrantRecord, n: u64, facts: Option<&VendorFacts>) -> u8 {
         principals_sharing_app: n,
         vendor: facts,
     };
-    scorer().score(g, &ctx).value
+    scorer().score_explained(g, &ctx).value
 }
 
 /// Pairs (lower, higher) of one provider's entries where the higher one has more access
@@ -756,7 +770,7 @@ proptest! {
     #[test]
     fn the_value_stays_in_range_and_matches_its_factors((g, n, facts) in case()) {
         let ctx = Context { principals_sharing_app: n, vendor: facts.as_ref() };
-        let score = scorer().score(&g, &ctx);
+        let score = scorer().score_explained(&g, &ctx);
         prop_assert!(score.value <= 100);
         prop_assert_eq!(i32::from(score.value), sum(&score).min(100));
         prop_assert_eq!(score.tier, policy().tier_for(score.value));
@@ -769,11 +783,11 @@ proptest! {
     #[test]
     fn scoring_is_deterministic_and_ignores_scope_order((g, n, facts) in case()) {
         let ctx = Context { principals_sharing_app: n, vendor: facts.as_ref() };
-        let once = scorer().score(&g, &ctx);
-        prop_assert_eq!(&once, &scorer().score(&g, &ctx));
+        let once = scorer().score_explained(&g, &ctx);
+        prop_assert_eq!(&once, &scorer().score_explained(&g, &ctx));
         let mut reversed = g.clone();
         reversed.scopes.reverse();
-        prop_assert_eq!(&once, &scorer().score(&reversed, &ctx));
+        prop_assert_eq!(&once, &scorer().score_explained(&reversed, &ctx));
     }
 
     #[test]
@@ -858,7 +872,7 @@ proptest! {
                 GroupBy::Vendor => g.vendor.clone().unwrap_or_default(),
             };
             let row = rows.iter().find(|r| r.key == key);
-            prop_assert!(row.is_some_and(|r| r.score.value >= s.value), "{} below {}", key, s.value);
+            prop_assert!(row.is_some_and(|r| r.score.value >= s.value()), "{} below {}", key, s.value());
         }
     }
 
@@ -874,5 +888,277 @@ proptest! {
         p.tiers = Tiers { critical, high, medium };
         let (lo, hi) = (a.min(b), a.max(b));
         prop_assert!(p.tier_for(lo) <= p.tier_for(hi));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The compact scorer against the reference: the scorer as it was, which built every
+// sentence while scoring (`reference.rs`). Written out, a compact score must be the
+// same `Score`, byte for byte, for any grant, context, group and policy.
+
+mod equivalence {
+    use super::*;
+    use crate::score::reference::RefScorer;
+
+    use super::synth;
+
+    fn reference() -> RefScorer<'static> {
+        RefScorer::new(catalog(), policy(), NOW)
+    }
+
+    /// Timestamps of every shape a provider or a hostile plugin may send: the form
+    /// connectors normalise to (the scorer's fast path), offsets, fractions, lowercase,
+    /// a leap second, impossible dates and garbage (the general parser's cases).
+    fn odd_stamp() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            4 => stamp(),
+            1 => prop::sample::select(vec![
+                "2026-11-27T23:59:60Z",
+                "2026-02-30T00:00:00Z",
+                "2026-11-27t10:00:00z",
+                "2026-11-27T10:00:00.123456Z",
+                "2026-11-27T10:00:00+05:30",
+                "2026-11-27T10:00:00-23:59",
+                "2026-11-27T24:00:00Z",
+                "2026-13-01T00:00:00Z",
+                "0000-01-01T00:00:00Z",
+                "9999-12-31T23:59:59Z",
+                "2026-11-27T10:00:00",
+                "2026-11-27 10:00:00Z",
+                "+2026-11-27T10:00:00Z",
+                "2026-11-2710:00:00Z",
+                "",
+            ])
+            .prop_map(|s| Some(s.to_owned())),
+        ]
+    }
+
+    /// [`case`] and more: unsorted and repeated scopes, no scopes, personal kinds,
+    /// principals of every kind, the attributes the scorer reads, odd timestamps and a
+    /// sharing count up to `u64::MAX`.
+    fn wide_case() -> impl Strategy<Value = (GrantRecord, u64, Option<VendorFacts>)> {
+        (
+            case(),
+            (odd_stamp(), odd_stamp(), odd_stamp()),
+            prop::sample::select(vec![
+                PrincipalKind::User,
+                PrincipalKind::Tenant,
+                PrincipalKind::Service,
+            ]),
+            (0u8..4, any::<bool>(), any::<bool>(), any::<bool>()),
+            prop_oneof![8 => Just(None), 1 => Just(Some(0u64)), 1 => Just(Some(u64::MAX))],
+            prop::sample::select(vec![
+                "acme",
+                "a-very-long-principal-name-that-goes-on-and-on-and-on-and-on-and-on-and-on-and-on-beyond-eighty-bytes",
+                "héllo\u{202e}wörld",
+            ]),
+        )
+            .prop_map(
+                |(
+                    (mut g, mut n, facts),
+                    (created, used, expires),
+                    principal,
+                    (scopes, token_expired, unreported, personal),
+                    sharing,
+                    name,
+                )| {
+                    g.created_at = created;
+                    g.last_used_at = used;
+                    g.expires_at = expires;
+                    g.principal.kind = principal;
+                    g.principal.id = name.to_owned();
+                    match scopes {
+                        0 => g.scopes.clear(),
+                        1 => g.scopes.reverse(),
+                        2 => {
+                            if let Some(first) = g.scopes.first().cloned() {
+                                g.scopes.push(first);
+                            }
+                        }
+                        _ => {}
+                    }
+                    if token_expired {
+                        g.attributes.insert("token_expired".into(), "true".into());
+                    }
+                    if unreported {
+                        g.app
+                            .attributes
+                            .insert("usage_reported".into(), "false".into());
+                    }
+                    if personal {
+                        g.kind = GrantKind::PersonalToken;
+                    }
+                    if let Some(s) = sharing {
+                        n = s;
+                    }
+                    (g, n, facts)
+                },
+            )
+    }
+
+    fn check_one(g: &GrantRecord, ctx: &Context<'_>) -> Result<(), TestCaseError> {
+        let compact = scorer().score(g, ctx);
+        let written = scorer().explain(&compact, g);
+        prop_assert_eq!(&written, &reference().score(g, ctx), "{:#?}", g);
+        prop_assert_eq!(compact.value(), written.value);
+        prop_assert_eq!(compact.tier(), written.tier);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_written_out_score_is_the_reference_score((g, n, facts) in wide_case()) {
+            let ctx = Context { principals_sharing_app: n, vendor: facts.as_ref() };
+            check_one(&g, &ctx)?;
+        }
+
+        #[test]
+        fn the_fast_timestamp_reader_agrees_with_the_rfc3339_parser(
+            y in 0u32..10_000, mo in 0u32..14, d in 0u32..33, h in 0u32..26, mi in 0u32..61, s in 0u32..62,
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+            let general = OffsetDateTime::parse(&text, &Rfc3339).ok();
+            if let Some(fast) = super::super::parse_plain_utc(&text) {
+                prop_assert_eq!(Some(fast), general, "{}", text);
+            }
+            prop_assert_eq!(super::super::parse_time(Some(&text)), general, "{}", text);
+        }
+
+        #[test]
+        fn groups_and_whole_estates_are_the_reference(
+            cases in prop::collection::vec(wide_case(), 1..24),
+        ) {
+            let mut vendors = Vendors::new();
+            let grants: Vec<GrantRecord> = cases
+                .into_iter()
+                .enumerate()
+                .map(|(i, (mut g, _, facts))| {
+                    g.id = format!("{}/{i}", g.id);
+                    g.principal.id = format!("p{}", i % 3);
+                    g.app.id = format!("app-{}", i % 4);
+                    g.tenant = format!("t{}", i % 2);
+                    if let (Some(f), Some(name)) = (facts, &g.vendor) {
+                        vendors.entry(name.clone()).or_insert(f);
+                    }
+                    g
+                })
+                .collect();
+            let compact = scorer().score_all(&grants, &vendors);
+            let old = reference().score_all(&grants, &vendors);
+            for ((g, c), o) in grants.iter().zip(&compact).zip(&old) {
+                prop_assert_eq!(&scorer().explain(c, g), o);
+            }
+            for group in [GroupBy::App, GroupBy::Vendor] {
+                prop_assert_eq!(
+                    scorer().aggregate_by(group, &grants, &vendors),
+                    reference().aggregate_by(group, &grants, &vendors)
+                );
+            }
+        }
+    }
+
+    /// Every entry of every real catalog, alone, in each kind of grant.
+    #[test]
+    fn every_catalogued_scope_scores_as_the_reference() {
+        for provider in catalog().providers() {
+            for e in entries(provider) {
+                for kind in KINDS {
+                    let g = grant(provider, kind, &[&e.scope]);
+                    let r = check_one(&g, &Context::default());
+                    assert!(r.is_ok(), "{provider} {} {kind:?}: {r:?}", e.scope);
+                }
+            }
+        }
+    }
+
+    /// The benchmark's synthetic estate (real catalogs, every provider, vendors of every
+    /// status): the whole-estate scores and both aggregates.
+    #[test]
+    fn the_synthetic_estate_scores_as_the_reference() {
+        let grants = synth::grants(catalog(), 20_000, 7);
+        let vendors = synth::vendors();
+        let scorer = Scorer::new(catalog(), policy(), synth::NOW);
+        let reference = RefScorer::new(catalog(), policy(), synth::NOW);
+        let compact = scorer.score_all(&grants, &vendors);
+        let old = reference.score_all(&grants, &vendors);
+        for ((g, c), o) in grants.iter().zip(&compact).zip(&old) {
+            assert_eq!(&scorer.explain(c, g), o, "{}", g.id);
+        }
+        for group in [GroupBy::App, GroupBy::Vendor] {
+            assert!(
+                scorer.aggregate_by(group, &grants, &vendors)
+                    == reference.aggregate_by(group, &grants, &vendors),
+                "{group:?}"
+            );
+        }
+    }
+
+    /// Every report format, from compact scores, is byte for byte the report of the
+    /// same grants carrying the reference scorer's scores: a small estate (static HTML)
+    /// and one past the HTML paging threshold.
+    #[test]
+    fn every_report_format_is_the_same_bytes_as_with_the_reference_scores() {
+        use crate::report::{self, Format, ReportMeta, ReportOptions, Scores};
+        for n in [300, crate::report::PAGED_ABOVE + 500] {
+            let mut grants = synth::grants(catalog(), n, 11);
+            let vendors = synth::vendors();
+            let scorer = Scorer::new(catalog(), policy(), synth::NOW);
+            let reference = RefScorer::new(catalog(), policy(), synth::NOW);
+            let compact = scorer.score_all(&grants, &vendors);
+            let mut meta = ReportMeta::new(synth::NOW);
+            meta.vendors = scorer.aggregate_by(GroupBy::Vendor, &grants, &vendors);
+            meta.apps = scorer.aggregate_by(GroupBy::App, &grants, &vendors);
+            let mut with_reference = grants.clone();
+            for (g, s) in with_reference
+                .iter_mut()
+                .zip(reference.score_all(&grants, &vendors))
+            {
+                g.score = Some(s);
+            }
+            // A stale embedded score must not leak into a compact report.
+            for g in &mut grants {
+                g.score = None;
+            }
+            for format in Format::ALL {
+                for min_tier in [None, Some(Tier::High)] {
+                    let options = ReportOptions {
+                        min_tier,
+                        ..ReportOptions::default()
+                    };
+                    let mut old = Vec::new();
+                    let mut new = Vec::new();
+                    let a = report::render(format, &with_reference, &meta, &options, &mut old);
+                    let b = report::render_scored(
+                        format,
+                        &grants,
+                        Scores::Compact {
+                            scorer: &scorer,
+                            scores: &compact,
+                        },
+                        &meta,
+                        &options,
+                        &mut new,
+                    );
+                    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+                    assert!(
+                        old == new,
+                        "{format} of {n} grants ({min_tier:?}) differs at byte {}",
+                        old.iter().zip(&new).take_while(|(x, y)| x == y).count()
+                    );
+                }
+            }
+        }
+    }
+
+    /// A kept score stays small: it holds references and numbers, never text.
+    #[test]
+    fn a_compact_score_is_small() {
+        assert!(
+            std::mem::size_of::<Compact<'_>>() <= 160,
+            "{}",
+            std::mem::size_of::<Compact<'_>>()
+        );
     }
 }

@@ -1033,3 +1033,93 @@ fn a_third_party_plugins_grants_name_their_source_in_every_format() {
         );
     }
 }
+
+/// Issue 13: a report of 100,000 grants carries its rows as inert JSON and draws them a
+/// page at a time. Headless Chromium opens it, the script draws the first page (100
+/// rows, highest score first, hostile names as text), and the fragment can ask for
+/// another page and a filter.
+#[test]
+fn a_100k_grant_html_report_opens_in_headless_chromium_a_page_at_a_time() {
+    if chromium().is_none() {
+        return;
+    }
+    const N: usize = 100_000;
+    let mut estate: Vec<GrantRecord> = (0..N)
+        .map(|i| {
+            let app = format!("App {}", i % 2_000);
+            let vendor = format!("vendor-{}", i % 300);
+            let mut g = grant(
+                &format!("g{i:06}"),
+                &app,
+                Some(&vendor),
+                Some((i % 97) as u8),
+            );
+            g.principal.id = format!("user{}", i % 40_000);
+            g
+        })
+        .collect();
+    estate[17].app.name = format!("{HOSTILE_APP}</script><!--");
+    estate[17].vendor = Some(HOSTILE_VENDOR.into());
+    estate[17].score = Some(score(99));
+    estate.push(grant(
+        "needle",
+        "Needle Notes",
+        Some("Haystack Ltd"),
+        Some(40),
+    ));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let page = dir.path().join("report.html");
+    let mut file = std::fs::File::create(&page).unwrap_or_else(|e| panic!("create: {e}"));
+    report::render(
+        Format::Html,
+        &estate,
+        &ReportMeta::new(now()),
+        &ReportOptions::default(),
+        &mut file,
+    )
+    .unwrap_or_else(|e| panic!("render: {e}"));
+    drop(file);
+    let size = std::fs::metadata(&page).map_or(0, |m| m.len());
+    assert!(size < 60_000_000, "{size} bytes for {N} grants");
+
+    let started = Instant::now();
+    let dom = dump_dom(dir.path(), &page, "");
+    let opened = started.elapsed();
+    assert!(
+        dom.contains(r#"data-js="ready""#),
+        "the paging script did not run (blocked by the CSP?)"
+    );
+    let table = section(&dom, r#"<table id="grants-table""#, "</table>");
+    let rows: Vec<&str> = start_tags(table)
+        .into_iter()
+        .filter(|t| t.starts_with("<tr data-i="))
+        .collect();
+    assert_eq!(rows.len(), report::PAGE_ROWS, "one page of rows");
+    assert!(
+        rows[0].contains(r#"data-id="github/acme/g000017""#),
+        "the highest score first: {}",
+        rows[0]
+    );
+    assert!(dom.contains(&format!(r#"<b id="shown">{}</b>"#, N + 1)));
+    assert!(dom.contains(&format!(
+        "Page 1 of {}",
+        (N + 1).div_ceil(report::PAGE_ROWS)
+    )));
+    assert!(dom.contains("<title>grantscope report</title>"));
+    assert!(!dom.contains("data-pwned"), "an injected handler ran");
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;/script&gt;&lt;!--")
+    );
+    assert!(
+        opened < Duration::from_secs(60),
+        "chromium took {opened:?} to open the report"
+    );
+
+    // The fragment: a filter and a page.
+    let dom = dump_dom(dir.path(), &page, "#q=needle");
+    let table = section(&dom, r#"<table id="grants-table""#, "</table>");
+    assert_eq!(table.matches("<tr data-i=").count(), 1, "{table}");
+    assert!(table.contains(r#"data-id="github/acme/needle""#));
+    let dom = dump_dom(dir.path(), &page, "#page=3");
+    assert!(dom.contains("Page 3 of"), "the page from the fragment");
+}

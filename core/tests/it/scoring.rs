@@ -101,6 +101,7 @@ async fn a_real_scan_scores_with_no_unclassified_factor() {
     let scores = scorer.score_all(&found, &vendors);
     assert_eq!(scores.len(), found.len());
     for (g, s) in found.iter().zip(&scores) {
+        let s = &scorer.explain(s, g);
         let ids: BTreeSet<&str> = s.factors.iter().map(|f| f.factor.as_str()).collect();
         assert!(
             !ids.contains(score::UNCLASSIFIED),
@@ -219,7 +220,7 @@ fn the_scoring_md_worked_example_is_computed() {
         principals_sharing_app: sharing,
         vendor: Some(&vendor),
     };
-    let score = Scorer::new(&catalog, &policy, now).score(&grant, &ctx);
+    let score = Scorer::new(&catalog, &policy, now).score_explained(&grant, &ctx);
     let table = render(&score);
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../SCORING.md");
     let doc =
