@@ -59,6 +59,7 @@ mod http;
 mod microsoft_entra;
 mod okta;
 mod provider;
+mod quota;
 mod replay;
 mod salesforce;
 mod slack;
@@ -67,6 +68,7 @@ mod truth;
 mod world;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -99,7 +101,14 @@ pub struct SimOptions {
     /// The providers to serve, write into the config and report in the truth
     /// (all of them by default). The world is the same whichever are chosen.
     pub providers: Vec<Provider>,
+    /// Requests per second one credential may make to one provider, advertised in
+    /// `RateLimit-Policy` and enforced with 429s; `None` for neither.
+    pub rate: Option<NonZeroU32>,
 }
+
+/// The simulator's default quota per credential and provider: fast enough that a
+/// demo takes seconds, finite so that pacing is exercised on every run.
+pub const DEFAULT_RATE: NonZeroU32 = NonZeroU32::new(1000).expect("non-zero");
 
 impl Default for SimOptions {
     fn default() -> Self {
@@ -109,6 +118,7 @@ impl Default for SimOptions {
             faults: 0.0,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             providers: Provider::ALL.to_vec(),
+            rate: Some(DEFAULT_RATE),
         }
     }
 }
@@ -304,6 +314,7 @@ impl Simulator {
             bound: addr,
             providers: self.opts.providers.clone(),
             faults: faults::Faults::new(self.opts.faults),
+            quota: quota::Quota::new(self.opts.rate),
             stats: stats::StatsRecorder::default(),
             github: github::GithubSim::new(m.github, decoding),
             google_workspace: m
@@ -335,6 +346,10 @@ impl Simulator {
                 app.nest(p.prefix(), routes)
             };
         }
+        let app = app.layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            quota::layer,
+        ));
         let serving = http::Serving::start(listener, app.with_state(shared.clone()));
         tracing::info!(%addr, seed = self.opts.seed, users = self.opts.users, "simulator listening");
         Ok(RunningSim {
@@ -361,6 +376,8 @@ pub(crate) struct Shared {
     /// The providers served.
     pub providers: Vec<Provider>,
     pub faults: faults::Faults,
+    /// The simulator's own quota per credential and provider.
+    pub quota: quota::Quota,
     pub stats: stats::StatsRecorder,
     pub github: github::GithubSim,
     pub google_workspace: Option<google_workspace::Sim>,

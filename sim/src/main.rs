@@ -33,6 +33,10 @@ struct Cli {
     /// Probability (0 to 1) that an API request suffers an injected fault.
     #[arg(long, default_value_t = 0.0)]
     faults: f64,
+    /// Requests per second one credential may make to one provider (advertised in
+    /// `RateLimit-Policy`, enforced with 429s); 0 for no quota.
+    #[arg(long, default_value_t = grantscope_sim::DEFAULT_RATE.get())]
+    rate: u32,
     /// Write a `grantscope scan` config for the simulated tenants to FILE.
     #[arg(long, value_name = "FILE")]
     write_config: Option<PathBuf>,
@@ -48,7 +52,7 @@ struct Cli {
     #[arg(
         long,
         value_name = "DIR",
-        conflicts_with_all = ["seed", "users", "faults", "write_config", "truth", "providers"]
+        conflicts_with_all = ["seed", "users", "faults", "rate", "write_config", "truth", "providers"]
     )]
     replay: Option<PathBuf>,
 }
@@ -82,6 +86,7 @@ async fn run(cli: Cli) -> Result<(), SimError> {
         faults: cli.faults,
         listen: cli.listen,
         providers: cli.providers.unwrap_or_else(|| Provider::ALL.to_vec()),
+        rate: std::num::NonZeroU32::new(cli.rate),
     };
     // Caught before the address is announced: see `ShutdownSignal`.
     let signal = ShutdownSignal::install()?;

@@ -178,6 +178,10 @@ struct SimArgs {
     /// Probability of an injected fault per request (0 to 1).
     #[arg(long, default_value_t = 0.0)]
     faults: f64,
+    /// Requests per second one credential may make to one provider (advertised in
+    /// `RateLimit-Policy`, enforced with 429s); 0 for no quota.
+    #[arg(long, default_value_t = grantscope_sim::DEFAULT_RATE.get())]
+    rate: u32,
     /// Write a config for the simulated tenants here.
     #[arg(long, value_name = "FILE")]
     write_config: Option<PathBuf>,
@@ -193,7 +197,7 @@ struct SimArgs {
     #[arg(
         long,
         value_name = "DIR",
-        conflicts_with_all = ["seed", "users", "faults", "write_config", "truth", "providers"]
+        conflicts_with_all = ["seed", "users", "faults", "rate", "write_config", "truth", "providers"]
     )]
     replay: Option<PathBuf>,
 }
@@ -906,6 +910,7 @@ async fn sim(args: SimArgs) -> Result<u8> {
         providers: args
             .providers
             .unwrap_or_else(|| grantscope_sim::Provider::ALL.to_vec()),
+        rate: std::num::NonZeroU32::new(args.rate),
     };
     // Caught before the address is announced, so a supervisor that stops us as
     // soon as it reads the line still gets a clean shutdown.

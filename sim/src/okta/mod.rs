@@ -402,6 +402,12 @@ async fn layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> R
         }
     };
     let mut response = provider::inject(&shared, &OktaDialect, mutation, req, next).await;
+    // Okta states only the bare numbers; the simulator also names each bucket's
+    // policy the standard way, so a client paces each bucket at its limit instead of
+    // the simulator's overall quota.
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{bucket}\";q={limit};w=60")) {
+        response.headers_mut().insert(crate::quota::POLICY, v);
+    }
     if !response.headers().contains_key("x-rate-limit-limit") {
         rate_headers(
             response.headers_mut(),

@@ -248,6 +248,15 @@ async fn layer(State(sim): State<Arc<Shared>>, req: Request, next: Next) -> Resp
     };
     let h = response.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    // Slack publishes its tiers only in its documentation; the simulator also states
+    // each method's tier the standard way, so a client paces each method exactly. The
+    // policy is named after the method: Slack counts each method on its own, and
+    // answers naming one policy count against one quota.
+    if let Some((name, tier)) = Tier::of(&method)
+        && let Ok(v) = HeaderValue::from_str(&format!("\"{name}\";q={};w=60", tier.per_minute()))
+    {
+        h.insert(crate::quota::POLICY, v);
+    }
     let id = format!("{:016x}", rand::rng().random::<u64>());
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("x-slack-req-id", v);
