@@ -200,6 +200,9 @@ struct ClassState {
     /// Set while the provider said nothing remains: no request of the class goes
     /// before it.
     paused_until: Option<Instant>,
+    /// The named provider policy the class now counts against, shared with every
+    /// class whose answers name the same policy.
+    policy: Option<String>,
 }
 
 #[derive(Debug)]
@@ -240,6 +243,10 @@ pub struct Pacer {
     /// pattern claims.
     classes: Vec<Class>,
     ceiling: Option<Mutex<Gcra>>,
+    /// The provider's named policies (`RateLimit-Policy: "name";q=..;w=..`): one
+    /// quota however many classes' answers name it, since the provider counts them
+    /// together.
+    policies: Mutex<BTreeMap<String, Gcra>>,
     paused_until: Mutex<Option<Instant>>,
     reserve: u32,
     reserve_percent: u32,
@@ -316,6 +323,7 @@ impl Pacer {
                     rate,
                     source,
                     paused_until: None,
+                    policy: None,
                 }),
             });
         }
@@ -333,6 +341,7 @@ impl Pacer {
                     rate,
                     source,
                     paused_until: None,
+                    policy: None,
                 }),
             });
         } else if let Some(i) = classes.iter().position(|c| c.patterns.is_empty()) {
@@ -353,6 +362,7 @@ impl Pacer {
         Ok(Pacer {
             classes,
             ceiling: ceiling.map(|r| Mutex::new(Gcra::new(r, 1, now))),
+            policies: Mutex::new(BTreeMap::new()),
             paused_until: Mutex::new(None),
             reserve: reserve.max(1),
             reserve_percent: reserve_percent.min(90),
@@ -392,9 +402,18 @@ impl Pacer {
                 None => break,
             }
         }
-        let slot = lock(&self.classes[class].state)
-            .gcra
-            .reserve(Instant::now());
+        // The class's own pace, and the provider's policy it shares with other
+        // classes when its answers named one: the later slot of the two.
+        let slot = {
+            let now = Instant::now();
+            let mut s = lock(&self.classes[class].state);
+            let own = s.gcra.reserve(now);
+            let shared = s
+                .policy
+                .as_ref()
+                .and_then(|name| lock(&self.policies).get_mut(name).map(|g| g.reserve(now)));
+            shared.map_or(own, |at| at.max(own))
+        };
         tokio::time::sleep_until(slot).await;
         if let Some(ceiling) = &self.ceiling {
             let slot = lock(ceiling).reserve(Instant::now());
@@ -434,19 +453,28 @@ impl Pacer {
         let mut s = lock(&c.state);
         // A stated policy has its window and is believed; a bare limit's window is a
         // guess (GitHub's is an hour, Okta's a minute), so it may only slow the class.
-        let adopt = match (info.policy, info.limit) {
-            (Some(p), _) => Some(p),
-            (None, Some(l)) if l.interval() > s.rate.interval() => Some(l),
-            _ => None,
+        let (adopt, named) = match (info.policy, info.limit) {
+            (Some((name, p)), _) => (Some(p), name),
+            (None, Some(l)) if l.interval() > s.rate.interval() => (Some(l), None),
+            _ => (None, None),
         };
         if let Some(rate) = adopt
             && s.source != RateSource::Operator
-            && rate != s.rate
         {
-            s.gcra.interval = rate.interval();
-            s.rate = rate;
-            s.source = RateSource::Provider;
-            tracing::debug!(class = %c.name, %rate, "pace from the provider's answer");
+            if let Some(name) = named {
+                let mut policies = lock(&self.policies);
+                let g = policies
+                    .entry(name.clone())
+                    .or_insert_with(|| Gcra::new(rate, 1, Instant::now()));
+                g.interval = rate.interval();
+                s.policy = Some(name);
+            }
+            if rate != s.rate {
+                s.gcra.interval = rate.interval();
+                s.rate = rate;
+                s.source = RateSource::Provider;
+                tracing::debug!(class = %c.name, %rate, "pace from the provider's answer");
+            }
         }
         if let (Some(remaining), Some(reset)) = (info.remaining, info.reset)
             && remaining <= u64::from(self.reserve)
@@ -508,8 +536,8 @@ struct Headers<'a>(&'a [(String, String)]);
 /// What a response says of its class's limit.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct LimitInfo {
-    /// `RateLimit-Policy`: a quota with its window.
-    policy: Option<Rate>,
+    /// `RateLimit-Policy`: a quota with its window, and its name when it has one.
+    policy: Option<(Option<String>, Rate)>,
     /// `x-ratelimit-limit`, read against the class's declared window.
     limit: Option<Rate>,
     remaining: Option<u64>,
@@ -587,15 +615,23 @@ pub fn reset_in(value: u64) -> Duration {
     Duration::from_secs(secs.clamp(1, 86_400))
 }
 
-/// The slowest policy of a `RateLimit-Policy` list.
-fn strictest_policy(value: &str) -> Option<Rate> {
+/// The slowest policy of a `RateLimit-Policy` list, with its name (the draft's
+/// quoted first member; the older draft's policies have none).
+fn strictest_policy(value: &str) -> Option<(Option<String>, Rate)> {
     value
         .split(',')
         .filter_map(|item| {
             let mut q = None;
             let mut w = None;
+            let mut name = None;
             for (i, part) in item.split(';').enumerate() {
                 let part = part.trim();
+                if i == 0
+                    && let Some(n) = part.strip_prefix('"').and_then(|p| p.strip_suffix('"'))
+                {
+                    name = (!n.is_empty() && n.len() <= 64).then(|| n.to_owned());
+                    continue;
+                }
                 match part.split_once('=') {
                     Some(("q", v)) => q = v.trim().parse::<u32>().ok(),
                     Some(("w", v)) => w = v.trim().parse::<u64>().ok(),
@@ -605,12 +641,15 @@ fn strictest_policy(value: &str) -> Option<Rate> {
                 }
             }
             let (q, w) = (q?, w?);
-            (q > 0 && (1..=86_400).contains(&w)).then(|| Rate {
-                requests: q,
-                window: Duration::from_secs(w),
+            (q > 0 && (1..=86_400).contains(&w)).then(|| {
+                let rate = Rate {
+                    requests: q,
+                    window: Duration::from_secs(w),
+                };
+                (name, rate)
             })
         })
-        .max_by_key(|r| r.interval())
+        .max_by_key(|(_, r)| r.interval())
 }
 
 /// `r` (remaining) and `t` (seconds to reset) of a `RateLimit` field, the lowest
@@ -746,6 +785,31 @@ mod tests {
         assert_eq!(p.describe()[0].rate, "50/min");
         p.observe(a, &headers(&[("X-Rate-Limit-Limit", "5000")]));
         assert_eq!(p.describe()[0].rate, "50/min");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn classes_naming_one_policy_share_its_quota() {
+        let p = Pacer::new(PaceConfig {
+            quotas: vec![
+                quota("a", 6000, 60, 1, &["/a/**"]),
+                quota("b", 6000, 60, 1, &["/b/**"]),
+            ],
+            ..PaceConfig::flat(Rate::per_second(100))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (p.class_of("/a/x"), p.class_of("/b/x"));
+        let sim = headers(&[("RateLimit-Policy", "\"sim\";q=10;w=1")]);
+        p.observe(a, &sim);
+        p.observe(b, &sim);
+        // Twenty requests alternating between the classes: one quota of 10/s paces
+        // them all, so they take about two seconds, not one.
+        let start = Instant::now();
+        for i in 0..20 {
+            p.wait_turn(if i % 2 == 0 { a } else { b }).await;
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(1800), "{took:?}");
+        assert!(took < Duration::from_millis(2100), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]

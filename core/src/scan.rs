@@ -450,16 +450,19 @@ impl Retry {
                 return Err(e);
             }
             let wait = match &e.failure {
-                // The provider said "slow down" in a body only the connector reads:
-                // every request of the tenant waits, not just this task's.
+                // The provider said "slow down, for this long" in a body only the
+                // connector reads: every request of the tenant waits, not just this
+                // task's. A limit that names no wait (Google's 403s) is the
+                // provider's cue for backing off the request (its documented
+                // exponential backoff): pausing the whole tenant on each would halt
+                // a large scan whenever any one request is refused.
                 Failure::Connector {
                     code: ErrorCode::RateLimited,
-                    retry_after,
+                    retry_after: Some(wait),
                     ..
                 } => {
-                    let wait = retry_after.unwrap_or_else(|| backoff(attempt));
-                    self.egress.transport().pacer().pause_all(wait);
-                    wait
+                    self.egress.transport().pacer().pause_all(*wait);
+                    *wait
                 }
                 _ => backoff(attempt),
             };

@@ -14,6 +14,7 @@
 //! copied into grants are clipped, and URLs from it are checked before use.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use grantscope_connector_sdk::clip;
 use grantscope_connector_sdk::http::origin;
@@ -1112,8 +1113,12 @@ fn excerpt(resp: &Response) -> String {
 
 /// Why GitHub throttled a response, when it did. GitHub answers 403 for both a
 /// missing permission and a rate limit (API.md §7); only the headers and the
-/// message tell them apart.
-fn rate_limit(resp: &Response, message: &str) -> Option<String> {
+/// message tell them apart. The wait is what GitHub asks for: its `retry-after`, or,
+/// for a secondary limit that names no wait, at least a minute ("Best practices for
+/// using the REST API": wait one minute before retrying when neither `retry-after`
+/// nor `x-ratelimit-remaining: 0` is present). A spent primary quota has no wait
+/// here: the host already paused the class until `x-ratelimit-reset`.
+fn rate_limit(resp: &Response, message: &str) -> Option<(String, Option<Duration>)> {
     let remaining = resp.header("x-ratelimit-remaining").map(str::trim);
     let retry_after = resp.header("retry-after").map(str::trim);
     let limited = resp.status == 429
@@ -1125,9 +1130,15 @@ fn rate_limit(resp: &Response, message: &str) -> Option<String> {
         return None;
     }
     let mut why = Vec::new();
-    if let Some(secs) = retry_after.and_then(|s| s.parse::<u64>().ok()) {
+    let retry_after = retry_after.and_then(|s| s.parse::<u64>().ok());
+    if let Some(secs) = retry_after {
         why.push(format!("retry after {secs} s"));
     }
+    let wait = match retry_after {
+        Some(secs) => Some(Duration::from_secs(secs)),
+        None if remaining == Some("0") => None,
+        None => Some(SECONDARY_LIMIT_WAIT),
+    };
     if remaining == Some("0") {
         let reset = resp
             .header("x-ratelimit-reset")
@@ -1138,8 +1149,11 @@ fn rate_limit(resp: &Response, message: &str) -> Option<String> {
             None => "quota spent".to_owned(),
         });
     }
-    Some(why.join(", "))
+    Some((why.join(", "), wait))
 }
+
+/// How long a secondary rate limit that names no wait lasts at least.
+const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
 /// Turns a response that is not the expected success into an error naming what
 /// failed and what to do.
@@ -1148,19 +1162,20 @@ pub fn classify(settings: &Settings, op: Operation, resp: &Response) -> Error {
     let org = &settings.org;
     let what = op.what();
     let message = excerpt(resp);
-    if let Some(why) = rate_limit(resp, &message) {
+    if let Some((why, wait)) = rate_limit(resp, &message) {
         let why = if why.is_empty() {
             String::new()
         } else {
             format!("; {why}")
         };
-        return Error::new(
-            ErrorCode::RateLimited,
-            format!(
-                "github rate-limited {what} in `{org}` ({status}: {message}{why}): wait for the \
-                 quota to reset and run again, or lower the tenant's request rate"
-            ),
+        let text = format!(
+            "github rate-limited {what} in `{org}` ({status}: {message}{why}): wait for the \
+             quota to reset and run again, or lower the tenant's request rate"
         );
+        return match wait {
+            Some(wait) => Error::rate_limited(text, wait),
+            None => Error::new(ErrorCode::RateLimited, text),
+        };
     }
     let needed = match resp.header("x-accepted-github-permissions").map(str::trim) {
         // GitHub writes `name=level`; the manifest writes `name:level`.

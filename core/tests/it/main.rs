@@ -15,6 +15,7 @@ mod inventory;
 mod microsoft_entra;
 mod offboarding;
 mod okta;
+mod pacing;
 mod replay;
 mod reports;
 mod revocation;

@@ -39,13 +39,18 @@ impl Fixture {
         faults: f64,
         providers: &[Provider],
     ) -> Fixture {
-        let opts = SimOptions {
+        Self::start_with(SimOptions {
             seed,
             users,
             faults,
             providers: providers.to_vec(),
             ..SimOptions::default()
-        };
+        })
+        .await
+    }
+
+    /// A simulator built from `opts`, its config written to the temporary directory.
+    pub async fn start_with(opts: SimOptions) -> Fixture {
         let sim = Simulator::new(opts)
             .unwrap_or_else(|e| panic!("simulator: {e}"))
             .start()
