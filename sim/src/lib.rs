@@ -38,6 +38,14 @@
 //! state changed (and are counted in [`RevocationStat::calls`]); a truncated body always
 //! follows a processed request. Faults never corrupt state.
 //!
+//! # Quota
+//!
+//! Every answer states the simulator's own quota, [`SimOptions::rate`] requests per
+//! second per provider and credential, as `RateLimit-Policy: "sim";q=N;w=1`, and a
+//! client that goes faster gets a 429 with `Retry-After`; Slack's answers state each
+//! method's tier and Okta's each endpoint bucket instead. A client that paces itself by
+//! what it is told never sees a 429 it did not draw as a fault.
+//!
 //! # Layout
 //!
 //! `world` holds what is provider-neutral (the clock, people, vendors with one identity per

@@ -62,9 +62,9 @@ impl Quota {
     }
 
     /// Takes one request; `Err(seconds)` to wait when the bucket is empty.
-    fn spend(&self, provider: Provider, credential: &[u8], now: Instant) -> Result<u32, u64> {
+    fn spend(&self, provider: Provider, credential: &[u8], now: Instant) -> Result<(), u64> {
         let Some(rate) = self.rate else {
-            return Ok(0);
+            return Ok(());
         };
         let per_second = f64::from(rate.get());
         let key = (provider, self.hasher.hash_one(credential));
@@ -81,8 +81,7 @@ impl Quota {
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
-            // Whole requests left in this second, for the `RateLimit` header.
-            Ok(b.tokens as u32)
+            Ok(())
         } else {
             Err(((1.0 - b.tokens) / per_second).ceil().max(1.0) as u64)
         }
@@ -126,7 +125,7 @@ pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next:
     let quota = &shared.quota;
     let policy = quota.policy();
     let mut response = match quota.spend(provider, &credential, Instant::now()) {
-        Ok(_) => next.run(req).await,
+        Ok(()) => next.run(req).await,
         Err(wait) => {
             shared.stats.request();
             shared.stats.throttled();
