@@ -18,7 +18,8 @@
 //! - stops calling a tenant whose provider is down: after
 //!   `[limits] breaker_failures` consecutive connection failures, timeouts or 5xx
 //!   answers its circuit opens, and every request fails at once with "unreachable
-//!   since T" until a trial request after `breaker_cooldown` gets an answer;
+//!   since T" for `breaker_cooldown`; then requests may go again, and the first
+//!   outage reopens it;
 //! - caps response bodies while streaming them.
 //!
 //! [`TenantEgress`] adds what a guest request needs: refusal of guest-supplied
@@ -1143,6 +1144,49 @@ mod tests {
             proptest::prop_assert!(!host_matches(&pattern, &suffix));
             proptest::prop_assert!(!host_matches(&pattern, &glued));
         }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_consecutive_outages_and_half_opens_after_its_cooldown() {
+        let policy = Policy::for_tenant("t", "c", &[], &["127.0.0.1:9".to_owned()], true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let limits = |cooldown| Limits {
+            breaker_failures: 3,
+            breaker_cooldown: cooldown,
+            ..Limits::default()
+        };
+        let t = Transport::new(policy.clone(), &limits(Duration::from_secs(3600)))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // An answer between outages resets the count.
+        t.record(Some("503".into()));
+        t.record(Some("503".into()));
+        t.record(None);
+        t.record(Some("reset".into()));
+        t.record(Some("reset".into()));
+        assert!(t.stopped().is_none());
+        t.record(Some("timed out".into()));
+        match t.stopped() {
+            Some(TransportError::Unreachable { failures, last, .. }) => {
+                assert_eq!((failures, last.as_str()), (3, "timed out"));
+            }
+            other => panic!("the circuit should be open: {other:?}"),
+        }
+
+        // Past the cooldown requests may go again, and the first outage reopens it.
+        let t = Transport::new(policy, &limits(Duration::ZERO)).unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..3 {
+            t.record(Some("503".into()));
+        }
+        assert!(t.stopped().is_none(), "half-open after a zero cooldown");
+        assert!(lock(&t.breaker).open.is_none());
+        t.record(Some("503".into()));
+        assert!(
+            lock(&t.breaker).open.is_some(),
+            "one more outage reopens it"
+        );
+        t.stopped();
+        t.record(None);
+        assert_eq!(lock(&t.breaker).consecutive, 0);
     }
 
     #[test]
