@@ -241,3 +241,35 @@ fn github_message_reads_basic_error() {
     assert_eq!(api::github_message(b"not json"), None);
     assert_eq!(api::github_message(br#"{"documentation_url": "x"}"#), None);
 }
+
+#[test]
+fn rate_limits_carry_the_wait_github_asks_for() {
+    let op = Operation::List(Listing::Installations);
+    let secondary = br#"{"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#;
+    // A secondary limit naming no wait: GitHub's guidance is at least a minute.
+    let e = api::classify(&settings(), op, &response(403, &[], secondary));
+    assert_eq!(e.code, ErrorCode::RateLimited);
+    assert_eq!(e.retry_after_ms, Some(60_000));
+    // `retry-after` says how long.
+    let e = api::classify(
+        &settings(),
+        op,
+        &response(403, &[("retry-after", "7")], secondary),
+    );
+    assert_eq!(e.retry_after_ms, Some(7_000));
+    // A spent primary quota names its reset, which the host already paces by.
+    let e = api::classify(
+        &settings(),
+        op,
+        &response(
+            403,
+            &[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1767225600"),
+            ],
+            br#"{"message": "API rate limit exceeded"}"#,
+        ),
+    );
+    assert_eq!(e.code, ErrorCode::RateLimited);
+    assert_eq!(e.retry_after_ms, None);
+}
