@@ -120,11 +120,11 @@ pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next:
     let credential = req
         .headers()
         .get(AUTHORIZATION)
-        .map_or(&b""[..], HeaderValue::as_bytes)
-        .to_vec();
+        .map_or(&b""[..], HeaderValue::as_bytes);
     let quota = &shared.quota;
     let policy = quota.policy();
-    let mut response = match quota.spend(provider, &credential, Instant::now()) {
+    let spent = quota.spend(provider, credential, Instant::now());
+    let mut response = match spent {
         Ok(()) => next.run(req).await,
         Err(wait) => {
             shared.stats.request();
