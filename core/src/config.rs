@@ -48,10 +48,15 @@ pub struct OffboardSettings {
     pub concurrency: usize,
     /// Attempts per action before it is left failed (each retry after a probe).
     pub attempts: u32,
-    /// How long to wait before re-reading a target after an unanswered attempt (and,
-    /// on `--resume`, before re-reading what a crash left in flight): a request already
-    /// sent may still land at the provider, and the re-read must see it.
-    pub settle: Duration,
+    /// How long a re-read may still show a target as present after a revocation was
+    /// sent (`settle_secs`). Unset, each tenant uses its connector's declared
+    /// consistency window ([`DEFAULT_SETTLE`] when a connector declares none). After an
+    /// unanswered attempt the target is re-read with short growing waits: gone ends it
+    /// at once, and only a target still present once this has passed is sent again.
+    pub settle: Option<Duration>,
+    /// How a run is verified (`verify`): re-reading each target, or rescanning every
+    /// tenant concerned.
+    pub verify: Verify,
     /// How long a run's owner holds it without renewing (it renews every quarter of
     /// this). Another process takes over only after the lease lapsed (or, on the same
     /// host, once the owner's process is gone), so it must outlast any stall of a live
@@ -64,8 +69,34 @@ impl Default for OffboardSettings {
         OffboardSettings {
             concurrency: 4,
             attempts: 4,
-            settle: Duration::from_secs(30),
+            settle: None,
+            verify: Verify::Probe,
             lease: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The settle time for a connector that declares no consistency window (a 0.1.0
+/// connector, or one whose provider documents none).
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(30);
+
+/// How a revocation run is verified once its actions settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Re-read each planned target through the connector's `probe` (a request or a few
+    /// per grant): fast, and proves exactly what the run addressed.
+    Probe,
+    /// Rescan every tenant concerned and record the scan: slow on a large tenant, and
+    /// also shows grants of the vendor created since the plan.
+    Rescan,
+}
+
+impl Verify {
+    /// The name used in the config and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verify::Probe => "probe",
+            Verify::Rescan => "rescan",
         }
     }
 }
@@ -296,6 +327,7 @@ struct RawOffboard {
     attempts: Option<u32>,
     settle_secs: Option<u64>,
     lease_secs: Option<u64>,
+    verify: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -536,7 +568,19 @@ impl Config {
                     "[offboard] settle_secs = {s}: use at most 3600"
                 )));
             }
-            offboard.settle = Duration::from_secs(s);
+            offboard.settle = Some(Duration::from_secs(s));
+        }
+        if let Some(v) = raw.offboard.verify.as_deref() {
+            offboard.verify = match v {
+                "probe" => Verify::Probe,
+                "rescan" => Verify::Rescan,
+                other => {
+                    return Err(invalid(format!(
+                        "[offboard] verify = \"{other}\": use \"probe\" (re-read each revoked target) \
+                         or \"rescan\" (rescan every tenant concerned)"
+                    )));
+                }
+            };
         }
         if let Some(l) = raw.offboard.lease_secs {
             if !(4..=86_400).contains(&l) {
@@ -1025,6 +1069,10 @@ mod tests {
             (
                 "[limits]\nscan_mib=0\n",
                 "[limits] scan_mib = 0: use a value from 1 to 65536",
+            ),
+            (
+                "[offboard]\nverify='scan'\n",
+                "[offboard] verify = \"scan\": use \"probe\"",
             ),
             (
                 "[offboard]\nlease_secs=1\n",

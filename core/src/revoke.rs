@@ -9,13 +9,16 @@
 //!    `ambiguous` (with the provider's answer in the audit log).
 //! 2. An action that may have reached the provider without a clear answer
 //!    (`in_flight` after a crash, `ambiguous` after a timeout, reset or 5xx) is never
-//!    sent again blindly: the connector's `probe` re-reads the target first, and a
-//!    target already gone counts as done. Before that re-read the host waits
-//!    `[offboard] settle_secs` (on `--resume`, once for what the dead process left in
-//!    flight; in a run, after each unanswered attempt), so a request already on its way
-//!    lands before the re-read looks.
-//! 3. After the run, the tenants concerned are scanned again (and the scan recorded),
-//!    and each planned grant is verified `gone`, `present` or `unverified`.
+//!    sent again blindly: the connector's `probe` re-reads the target first, with
+//!    short growing waits (¼ s, ½ s, 1 s, …), and a target found gone counts as done
+//!    at once. Only a target still present once the tenant's settle time has passed
+//!    — the connector's declared consistency window, or `[offboard] settle_secs` —
+//!    is sent again, so a request already on its way lands, and shows, first.
+//! 3. After the run each planned target is re-read the same way (`[offboard] verify
+//!    = "probe"`, the default: a confirmed revocation may still show for the
+//!    consistency window), or the tenants concerned are scanned again and the scan
+//!    recorded (`"rescan"`, which also shows grants created since the plan), and each
+//!    planned grant is verified `gone`, `present` or `unverified`.
 //!
 //! **Invariant:** a revoke call is made only for an action whose journal says nothing
 //! was sent (`pending`) or whose target a re-read has just found present. Only the
@@ -28,7 +31,7 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, TenantConfig};
+use crate::config::{Config, DEFAULT_SETTLE, TenantConfig, Verify};
 use crate::egress::TenantEgress;
 use crate::model::{GrantRecord, RevocationTarget};
 use crate::plugin::{
@@ -256,8 +259,8 @@ pub trait RunProgress: Send + Sync {
     fn begin(&self, total: u64, done: u64);
     /// One action reached a settled state.
     fn action(&self, row: &ActionRow, state: ActionState);
-    /// Verification scanning begins.
-    fn verifying(&self, tenants: usize);
+    /// Verification begins: `count` targets to re-read, or tenants to rescan.
+    fn verifying(&self, how: Verify, count: usize);
 }
 
 /// Reports nothing.
@@ -266,7 +269,7 @@ pub struct Quiet;
 impl RunProgress for Quiet {
     fn begin(&self, _: u64, _: u64) {}
     fn action(&self, _: &ActionRow, _: ActionState) {}
-    fn verifying(&self, _: usize) {}
+    fn verifying(&self, _: Verify, _: usize) {}
 }
 
 /// The outcome of a run, per action and overall.
@@ -282,7 +285,11 @@ pub struct RunReport {
     pub approval: Option<serde_json::Value>,
     /// Every action, as journaled and verified.
     pub actions: Vec<ActionRow>,
-    /// Tenants whose verification scan was partial.
+    /// How the actions were verified.
+    #[serde(serialize_with = "verify_name")]
+    pub verified_by: Verify,
+    /// Tenants where something could not be verified: the rescan was partial, or a
+    /// target could not be re-read.
     pub unverified_tenants: Vec<String>,
     /// Counts by verification (`gone`, `present`, `unverified`).
     pub verified: BTreeMap<String, u64>,
@@ -291,8 +298,12 @@ pub struct RunReport {
     /// Manual steps the connectors reported, deduplicated.
     pub manual_steps: Vec<String>,
     /// Live grants that could be the vendor's and cannot be attributed, as of the
-    /// verification rescan (filled in by the caller, which knows the vendor).
+    /// newest recorded scan (filled in by the caller, which knows the vendor).
     pub unattributed: Vec<GrantRecord>,
+}
+
+fn verify_name<S: serde::Serializer>(v: &Verify, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.name())
 }
 
 impl RunReport {
@@ -316,6 +327,21 @@ struct TenantRig {
     connector: Arc<Connector>,
     egress: Arc<TenantEgress>,
     ctx: TenantContext,
+    /// How long a re-read may still show a revoked target: see [`settle_time`].
+    settle: Duration,
+}
+
+/// How long, after a revocation was sent, reads of `connector`'s provider may still
+/// show the target: `[offboard] settle_secs` when set, else the connector's declared
+/// consistency window, else [`DEFAULT_SETTLE`].
+fn settle_time(config: &Config, connector: &Connector) -> Duration {
+    config
+        .offboard
+        .settle
+        .unwrap_or_else(|| match connector.manifest().consistency_window_ms {
+            0 => DEFAULT_SETTLE,
+            ms => Duration::from_millis(u64::from(ms)),
+        })
 }
 
 /// The two connector calls the protocol makes. [`TenantRig`] (the wasm connector) is
@@ -345,16 +371,16 @@ impl Revoker for TenantRig {
     }
 }
 
-/// Executes (or resumes) the journaled run `lease` holds, then verifies it by
-/// rescanning. `settle` is waited first when a crash left actions in flight. Only the
-/// holder of a run's lease ([`Store::claim_run`]) may execute it, and every action
-/// start checks the lease again, so two processes never send for one run.
+/// Executes (or resumes) the journaled run `lease` holds, then verifies it as
+/// `[offboard] verify` says. What a crash left in flight is re-read before anything
+/// is sent. Only the holder of a run's lease ([`Store::claim_run`]) may execute it,
+/// and every action start checks the lease again, so two processes never send for
+/// one run.
 pub async fn execute(
     config: &Config,
     store: &mut Store,
     lease: &RunLease,
     label: &str,
-    settle: Option<Duration>,
     progress: &dyn RunProgress,
     scan_progress: &dyn Progress,
 ) -> Result<RunReport, RevokeError> {
@@ -385,6 +411,7 @@ pub async fn execute(
                         tenant: t.name.clone(),
                         settings: t.settings.clone(),
                     },
+                    settle: settle_time(config, c),
                 })
             }
             Some(Err(e)) => Err(crate::error_chain(e.as_ref())),
@@ -393,31 +420,21 @@ pub async fn execute(
         rigs.insert(t.name.clone(), rig);
     }
 
-    if let Some(wait) = settle
-        && rows.iter().any(|r| r.state == ActionState::InFlight)
-    {
-        tracing::info!(
-            seconds = wait.as_secs(),
-            "waiting for requests an interrupted run may have sent to land before re-reading"
-        );
-        tokio::time::sleep(wait).await;
-    }
-
     let done = rows.iter().filter(|r| r.state.finished()).count() as u64;
     progress.begin(rows.len() as u64, done);
     let journal = Mutex::new(&mut *store);
     let attempts = config.offboard.attempts;
-    let unanswered = config.offboard.settle;
     let width = config.offboard.concurrency * tenants.len().max(1);
     let permits = tokio::sync::Semaphore::new(width);
     let one = |row: ActionRow| {
         let rig = rigs.get(&row.grant.tenant);
         let (journal, permits) = (&journal, &permits);
         async move {
-            // `acquire` fails only on a closed semaphore, and this one is never closed.
-            let _permit = permits.acquire().await.ok();
             let state = match rig {
-                Some(Ok(rig)) => run_action(rig, journal, run, &row, attempts, unanswered).await?,
+                Some(Ok(rig)) => {
+                    let rig = Permitted { rig, permits };
+                    run_action(&rig, journal, run, &row, attempts, rig.rig.settle).await?
+                }
                 Some(Err(why)) => {
                     let detail = format!("tenant `{}` cannot be reached: {why}", row.grant.tenant);
                     settle_action(journal, run, &row, ActionState::Failed, &detail, &[])?;
@@ -436,6 +453,8 @@ pub async fn execute(
             Ok::<_, RevokeError>(())
         }
     };
+    // A permit is held only while a call is out, not while an action waits to re-read
+    // a target, so a few unclear answers do not hold up everyone else's revocations.
     // Within one app, the first action runs alone, then the middle ones together, then
     // the last alone. A revocation may act on the whole app: Okta deactivates a
     // vendor-owned app on its first grant (the others then find it inactive instead of
@@ -466,29 +485,29 @@ pub async fn execute(
         r?;
     }
 
-    progress.verifying(tenants.len());
-    let scans = verify_scans(&runtime, config, &tenants, scan_progress).await;
-    store.record_scan(&scans)?;
     let rows = store.run_actions(run)?;
+    let how = config.offboard.verify;
+    let (verdicts, unverified_tenants) = match how {
+        Verify::Probe => {
+            progress.verifying(how, rows.len());
+            let verdicts = verify_reads(&rigs, &rows, &permits, attempts).await;
+            let mut partial: BTreeSet<&str> = BTreeSet::new();
+            for (row, (_, v)) in rows.iter().zip(&verdicts) {
+                if *v == "unverified" {
+                    partial.insert(&row.grant.tenant);
+                }
+            }
+            let partial = partial.into_iter().map(str::to_owned).collect();
+            (verdicts, partial)
+        }
+        Verify::Rescan => {
+            progress.verifying(how, tenants.len());
+            let scans = verify_scans(&runtime, config, &tenants, scan_progress).await;
+            store.record_scan(&scans)?;
+            (verdicts_of(&rows, &scans), unverified_of(&scans))
+        }
+    };
     let approval = store.run(run)?.and_then(|r| r.approval);
-    let mut seen: HashMap<&str, (bool, BTreeSet<&str>)> = HashMap::new();
-    for s in &scans {
-        seen.insert(
-            s.tenant.as_str(),
-            (s.complete, s.grants.iter().map(|g| g.id.as_str()).collect()),
-        );
-    }
-    let verdicts: Vec<(i64, &'static str)> = rows
-        .iter()
-        .map(|r| {
-            let v = match seen.get(r.grant.tenant.as_str()) {
-                Some((_, ids)) if ids.contains(r.grant.id.as_str()) => "present",
-                Some((true, _)) => "gone",
-                _ => "unverified",
-            };
-            (r.seq, v)
-        })
-        .collect();
     let mut verified: BTreeMap<String, u64> = BTreeMap::new();
     for (_, v) in &verdicts {
         *verified.entry((*v).to_owned()).or_default() += 1;
@@ -497,13 +516,9 @@ pub async fn execute(
     for r in &rows {
         *states.entry(r.state.name().to_owned()).or_default() += 1;
     }
-    let unverified_tenants: Vec<String> = scans
-        .iter()
-        .filter(|s| !s.complete)
-        .map(|s| s.tenant.clone())
-        .collect();
     let summary = serde_json::json!({
         "label": label,
+        "verified_by": how.name(),
         "verified": verified,
         "states": states,
         "unverified_tenants": unverified_tenants,
@@ -527,12 +542,93 @@ pub async fn execute(
         label: label.to_owned(),
         approval,
         actions,
+        verified_by: how,
         unverified_tenants,
         verified,
         states,
         manual_steps,
         unattributed: Vec::new(),
     })
+}
+
+/// Each action's verdict from re-reading its target: `gone`, `present`, or
+/// `unverified` when its tenant cannot be reached or the target cannot be read. A
+/// revocation the provider confirmed may still show for the tenant's settle time,
+/// so such a target is read until it is gone or that time has passed; any other is
+/// read once (it is expected present, or nothing is known).
+async fn verify_reads(
+    rigs: &HashMap<String, Result<TenantRig, String>>,
+    rows: &[ActionRow],
+    permits: &tokio::sync::Semaphore,
+    attempts: u32,
+) -> Vec<(i64, &'static str)> {
+    let reads = rows.iter().map(|row| async move {
+        let verdict = match rigs.get(&row.grant.tenant) {
+            Some(Ok(rig)) => {
+                let settle = match row.state {
+                    ActionState::Done | ActionState::Gone => rig.settle,
+                    _ => Duration::ZERO,
+                };
+                let rig = Permitted { rig, permits };
+                match read_until_gone(&rig, row, settle, attempts * 2, |_, _| Ok(())).await {
+                    Ok(Read::Gone) => "gone",
+                    Ok(Read::Present) => "present",
+                    Ok(Read::Unknown) | Err(_) => "unverified",
+                }
+            }
+            _ => "unverified",
+        };
+        (row.seq, verdict)
+    });
+    futures_util::future::join_all(reads).await
+}
+
+/// Each action's verdict from a verification rescan.
+fn verdicts_of(rows: &[ActionRow], scans: &[TenantScan]) -> Vec<(i64, &'static str)> {
+    let mut seen: HashMap<&str, (bool, BTreeSet<&str>)> = HashMap::new();
+    for s in scans {
+        seen.insert(
+            s.tenant.as_str(),
+            (s.complete, s.grants.iter().map(|g| g.id.as_str()).collect()),
+        );
+    }
+    rows.iter()
+        .map(|r| {
+            let v = match seen.get(r.grant.tenant.as_str()) {
+                Some((_, ids)) if ids.contains(r.grant.id.as_str()) => "present",
+                Some((true, _)) => "gone",
+                _ => "unverified",
+            };
+            (r.seq, v)
+        })
+        .collect()
+}
+
+fn unverified_of(scans: &[TenantScan]) -> Vec<String> {
+    scans
+        .iter()
+        .filter(|s| !s.complete)
+        .map(|s| s.tenant.clone())
+        .collect()
+}
+
+/// A [`Revoker`] whose calls each hold one of the run's permits while they are out.
+struct Permitted<'a, R> {
+    rig: &'a R,
+    permits: &'a tokio::sync::Semaphore,
+}
+
+impl<R: Revoker> Revoker for Permitted<'_, R> {
+    async fn revoke(&self, row: &ActionRow) -> Result<Revocation, CallError> {
+        // `acquire` fails only on a closed semaphore, and this one is never closed.
+        let _permit = self.permits.acquire().await.ok();
+        self.rig.revoke(row).await
+    }
+
+    async fn probe(&self, row: &ActionRow) -> Result<bool, CallError> {
+        let _permit = self.permits.acquire().await.ok();
+        self.rig.probe(row).await
+    }
 }
 
 /// Rescans `tenants`; a tenant whose scan is partial is scanned again (twice at
@@ -614,8 +710,71 @@ fn permanent(e: &CallError) -> bool {
     )
 }
 
-/// Drives one action to a settled state, journaling every step. Returns its final
-/// state.
+/// What re-reading a target found.
+#[derive(Debug)]
+enum Read {
+    /// The target is gone.
+    Gone,
+    /// Still present after the settle time.
+    Present,
+    /// No read succeeded often enough to say (each failure is logged).
+    Unknown,
+}
+
+/// The first wait before re-reading a target; each later wait doubles, up to
+/// [`REREAD_MAX_WAIT`].
+const REREAD_FIRST_WAIT: Duration = Duration::from_millis(250);
+/// The longest wait between two re-reads of one target.
+const REREAD_MAX_WAIT: Duration = Duration::from_secs(15);
+
+/// Re-reads `row`'s target with short, growing waits until it is gone, or until it
+/// has been found present with `settle` passed since the first read was due (a
+/// provider may show a revoked target for its consistency window, and a request
+/// that got no answer may still land), or until `failures` reads in a row have
+/// failed. A clear refusal to read (a permission, an unsupported target) ends it at
+/// once. `log` hears each read's outcome first (`present`, or `unknown` with why).
+async fn read_until_gone(
+    rig: &impl Revoker,
+    row: &ActionRow,
+    settle: Duration,
+    failures: u32,
+    mut log: impl FnMut(&str, &str) -> Result<(), RevokeError>,
+) -> Result<Read, RevokeError> {
+    let deadline = tokio::time::Instant::now() + REREAD_FIRST_WAIT + settle;
+    let mut wait = REREAD_FIRST_WAIT;
+    let mut failed = 0u32;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        // Until the deadline, the last wait lands on it; after it, only failed reads
+        // are retried, with the wait still growing.
+        tokio::time::sleep(if left.is_zero() { wait } else { wait.min(left) }).await;
+        wait = (wait * 2).min(REREAD_MAX_WAIT);
+        match rig.probe(row).await {
+            Ok(false) => return Ok(Read::Gone),
+            Ok(true) if tokio::time::Instant::now() >= deadline => return Ok(Read::Present),
+            Ok(true) => {
+                failed = 0;
+                let detail = format!(
+                    "re-read: still there, within the {} s it may take to show; reading again",
+                    settle.as_secs_f32()
+                );
+                log("present", &detail)?;
+            }
+            Err(e) => {
+                let why = crate::error_chain(&e);
+                tracing::warn!(grant = %row.grant.id, error = %why, "re-read failed");
+                log("unknown", &format!("re-read failed: {why}"))?;
+                failed += 1;
+                if failed >= failures || permanent(&e) {
+                    return Ok(Read::Unknown);
+                }
+            }
+        }
+    }
+}
+
+/// Drives one action to a settled state, journaling every step; `settle` is how
+/// long the tenant's reads may lag a revocation. Returns its final state.
 async fn run_action(
     rig: &impl Revoker,
     journal: &Journal<'_>,
@@ -628,16 +787,17 @@ async fn run_action(
     // Attempts count per invocation: `--resume` is an operator asking to try again,
     // and a crash must not use up the budget (the journal keeps the total).
     let mut attempts = 0;
-    let mut probes = 0u32;
     let lock = || journal.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         if state.needs_probe() {
-            if probes >= max_attempts * 2 {
-                return Ok(state);
-            }
-            probes += 1;
-            match rig.probe(row).await {
-                Ok(false) => {
+            // Every read is in the audit log, whatever it found: a `present` after the
+            // settle time is what licenses the next revoke call.
+            let log = |found: &str, detail: &str| {
+                lock().action_probed(run, row.seq, found, detail)?;
+                Ok(())
+            };
+            match read_until_gone(rig, row, settle, max_attempts * 2, log).await? {
+                Read::Gone => {
                     lock().action_settled(
                         run,
                         row.seq,
@@ -648,43 +808,33 @@ async fn run_action(
                     )?;
                     return Ok(ActionState::Gone);
                 }
-                Ok(true) => {
-                    // Out of attempts, the re-read settles the action (one entry);
-                    // otherwise it is logged as what licenses the next revoke call.
-                    if attempts < max_attempts {
-                        lock().action_probed(
-                            run,
-                            row.seq,
-                            "present",
-                            "re-read after an unanswered attempt: the grant is still there",
-                        )?;
-                    }
-                    if attempts >= max_attempts {
-                        lock().action_settled(
-                            run,
-                            row.seq,
-                            ActionState::Failed,
-                            &format!(
-                                "still present after {attempts} attempts; run `--resume` to try again"
-                            ),
-                            &[],
-                            "revocation.probe",
-                        )?;
-                        return Ok(ActionState::Failed);
-                    }
+                // Nothing is known: the state stays as it was, for `--resume`.
+                Read::Unknown => return Ok(state),
+                Read::Present if attempts >= max_attempts => {
+                    // Out of attempts, the re-read settles the action (one entry).
+                    lock().action_settled(
+                        run,
+                        row.seq,
+                        ActionState::Failed,
+                        &format!(
+                            "still present after {attempts} attempts; run `--resume` to try again"
+                        ),
+                        &[],
+                        "revocation.probe",
+                    )?;
+                    return Ok(ActionState::Failed);
                 }
-                Err(e) => {
-                    // The state stays as it was: nothing is known yet.
-                    let why = crate::error_chain(&e);
-                    tracing::warn!(grant = %row.grant.id, error = %why, "re-read failed");
+                Read::Present => {
                     lock().action_probed(
                         run,
                         row.seq,
-                        "unknown",
-                        &format!("re-read failed: {why}"),
+                        "present",
+                        &format!(
+                            "re-read after an unanswered attempt: the grant is still there \
+                             after {} s",
+                            settle.as_secs_f32()
+                        ),
                     )?;
-                    backoff(probes).await;
-                    continue;
                 }
             }
         }
@@ -730,22 +880,12 @@ async fn run_action(
                     &[],
                     "revocation.response",
                 )?;
+                // The request may still be on its way to the provider: the re-read
+                // above waits out the settle time before it may be sent again.
                 state = ActionState::Ambiguous;
-                // A request that timed out here may still be on its way to the provider:
-                // give it the settle time to land before the re-read, or the re-read
-                // could see the grant present and a retry would revoke it twice.
-                tokio::time::sleep(settle.max(backoff_delay(attempts))).await;
             }
         }
     }
-}
-
-fn backoff_delay(attempt: u32) -> Duration {
-    Duration::from_millis(250u64 << attempt.min(5))
-}
-
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(backoff_delay(attempt)).await;
 }
 
 #[cfg(test)]
@@ -838,6 +978,8 @@ mod tests {
     struct Scripted {
         revokes: Mutex<std::collections::VecDeque<Result<RevocationStatus, ErrorCode>>>,
         probes: Mutex<std::collections::VecDeque<Result<bool, ErrorCode>>>,
+        /// When each call was made, in (paused) test time, in order.
+        calls: Mutex<Vec<(&'static str, tokio::time::Instant)>>,
     }
 
     impl Scripted {
@@ -848,7 +990,26 @@ mod tests {
             Scripted {
                 revokes: Mutex::new(revokes.into_iter().collect()),
                 probes: Mutex::new(probes.into_iter().collect()),
+                calls: Mutex::default(),
             }
+        }
+
+        fn called(&self, call: &'static str) {
+            let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+            calls.push((call, tokio::time::Instant::now()));
+        }
+
+        /// Seconds from the first call to each revoke call.
+        fn revoke_times(&self) -> Vec<f64> {
+            let calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some((_, first)) = calls.first() else {
+                return Vec::new();
+            };
+            calls
+                .iter()
+                .filter(|(c, _)| *c == "revoke")
+                .map(|(_, at)| at.duration_since(*first).as_secs_f64())
+                .collect()
         }
 
         /// Whether every scripted answer was asked for.
@@ -883,6 +1044,7 @@ mod tests {
 
     impl Revoker for Scripted {
         async fn revoke(&self, row: &ActionRow) -> Result<Revocation, CallError> {
+            self.called("revoke");
             next(&self.revokes, "revoke call", row)
                 .map(|status| Revocation {
                     status,
@@ -893,14 +1055,20 @@ mod tests {
         }
 
         async fn probe(&self, row: &ActionRow) -> Result<bool, CallError> {
+            self.called("probe");
             next(&self.probes, "probe", row).map_err(failed)
         }
     }
 
     /// A journal with one approved action, `in_flight` first when `crashed` (a
-    /// process died after sending it); runs `rig` on it with 3 attempts, and returns
-    /// the final state and the journal's attempt count.
+    /// process died after sending it); runs `rig` on it with 3 attempts and no settle
+    /// time, and returns the final state and the journal's attempt count.
     async fn drive(rig: &Scripted, crashed: bool) -> (ActionState, u32) {
+        drive_settling(rig, crashed, Duration::ZERO).await
+    }
+
+    /// [`drive`], with reads that may lag a revocation by `settle`.
+    async fn drive_settling(rig: &Scripted, crashed: bool, settle: Duration) -> (ActionState, u32) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut store = Store::open(&dir.path().join("s.db")).unwrap_or_else(|e| panic!("{e}"));
         let g = grant("github/t/pat-grant:1", "t", Some(("pat-grant", "1")));
@@ -929,7 +1097,7 @@ mod tests {
             .unwrap_or_else(PoisonError::into_inner)
             .len();
         let journal = Mutex::new(&mut store);
-        let state = run_action(rig, &journal, run, &rows[0], 3, Duration::ZERO)
+        let state = run_action(rig, &journal, run, &rows[0], 3, settle)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let rows = store.run_actions(run).unwrap_or_else(|e| panic!("{e}"));
@@ -977,6 +1145,50 @@ mod tests {
         assert_eq!(drive(&rig, false).await, (ActionState::Done, 2));
         // Re-reads that never succeed leave the action unanswered, not re-sent.
         let rig = Scripted::new([Err(Provider)], std::iter::repeat_n(Err(Provider), 6));
+        assert_eq!(drive(&rig, false).await, (ActionState::Ambiguous, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unanswered_revoke_is_re_read_with_growing_waits_and_gone_ends_it_early() {
+        // Reads still show the target (the provider lags), then it is gone: done,
+        // nothing sent twice, and long before the 60 s settle time.
+        let rig = Scripted::new([Err(Provider)], [Ok(true), Ok(true), Ok(true), Ok(false)]);
+        let started = tokio::time::Instant::now();
+        let settle = Duration::from_secs(60);
+        assert_eq!(
+            drive_settling(&rig, false, settle).await,
+            (ActionState::Gone, 1)
+        );
+        // ¼ s, ½ s, 1 s, 2 s between reads.
+        assert_eq!(started.elapsed(), Duration::from_millis(3_750));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_target_is_sent_again_only_once_the_settle_time_has_passed() {
+        // Present on every read within 10 s: the second revoke call waits for all of
+        // them (¼, ½, 1, 2, 4 s, then the rest of the 10 s), never sooner.
+        let present = std::iter::repeat_n(Ok(true), 6);
+        let rig = Scripted::new([Err(Provider), Ok(Revoked)], present);
+        let settle = Duration::from_secs(10);
+        assert_eq!(
+            drive_settling(&rig, false, settle).await,
+            (ActionState::Done, 2)
+        );
+        let times = rig.revoke_times();
+        assert_eq!(times.len(), 2, "{times:?}");
+        assert!(times[1] - times[0] >= 10.25, "sent again after {times:?}");
+        // A crash: the same, from the first read on.
+        let rig = Scripted::new([Ok(Revoked)], std::iter::repeat_n(Ok(true), 6));
+        assert_eq!(
+            drive_settling(&rig, true, settle).await,
+            (ActionState::Done, 2)
+        );
+        assert!(rig.revoke_times()[0] >= 10.0, "{:?}", rig.revoke_times());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_clear_refusal_to_read_is_not_read_again() {
+        let rig = Scripted::new([Err(Provider)], [Err(Permission)]);
         assert_eq!(drive(&rig, false).await, (ActionState::Ambiguous, 1));
     }
 

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 
 use super::{Bar, EXIT_FINDINGS, EXIT_OK, Logged, open_existing_store, open_store_read_only};
-use crate::config::Config;
+use crate::config::{Config, Verify};
 use crate::model::GrantRecord;
 use crate::plural;
 use crate::revoke::{Approval, Plan, RunProgress, RunReport};
@@ -123,9 +123,24 @@ pub(super) struct RunArgs {
     /// The change or offboarding ticket this run is for (recorded as claimed).
     #[arg(long, value_name = "ID", value_parser = claimed_text)]
     ticket: Option<String>,
+    /// How to verify the run: re-read each revoked target (`probe`), or rescan every
+    /// tenant concerned (`rescan`: slower, and also shows grants created since the
+    /// plan). Default: `[offboard] verify`, else `probe`.
+    #[arg(long, value_name = "HOW", value_parser = parse_verify)]
+    verify: Option<Verify>,
     /// Print JSON (the plan, or the run's report).
     #[arg(long)]
     json: bool,
+}
+
+fn parse_verify(s: &str) -> std::result::Result<Verify, String> {
+    match s {
+        "probe" => Ok(Verify::Probe),
+        "rescan" => Ok(Verify::Rescan),
+        _ => Err(
+            "use `probe` (re-read each revoked target) or `rescan` (rescan every tenant)".into(),
+        ),
+    }
 }
 
 /// A value the operator claims (`--approver`, `--ticket`): one line of at most 200
@@ -629,7 +644,7 @@ async fn run(
     let unfinished = store.unfinished_run(label)?;
     let mut out = std::io::stdout().lock();
     let lease_for = config.offboard.lease;
-    let (lease, resumed) = match (unfinished, args.resume, args.execute) {
+    let lease = match (unfinished, args.resume, args.execute) {
         (Some(r), true, _) => {
             // The claim refuses while another live process executes the run.
             let lease = store.claim_run(r.id, lease_for, None)?;
@@ -640,7 +655,7 @@ async fn run(
                 Shown(r.approved_at.as_deref().unwrap_or("?")),
                 Shown(r.approved_by.as_deref().unwrap_or("?"))
             );
-            (lease, true)
+            lease
         }
         (None, true, false) => {
             bail!("no interrupted run for {label} to resume; run `{hint} --execute` to start one")
@@ -700,8 +715,7 @@ async fn run(
             // Approval and claim are one transaction: a process that started at the
             // same moment either sees this run owned and refuses, or owns its own run
             // first and this claim refuses.
-            let lease = store.claim_run(run_id, lease_for, Some(&approval.record()))?;
-            (lease, false)
+            store.claim_run(run_id, lease_for, Some(&approval.record()))?
         }
     };
     before_execute()?;
@@ -716,13 +730,19 @@ async fn run(
     } else {
         Box::new(Logged)
     };
-    let settle = resumed.then_some(config.offboard.settle);
+    let config = match args.verify {
+        Some(how) if how != config.offboard.verify => {
+            let mut c = config.clone();
+            c.offboard.verify = how;
+            std::borrow::Cow::Owned(c)
+        }
+        _ => std::borrow::Cow::Borrowed(config),
+    };
     let report = crate::revoke::execute(
-        config,
+        &config,
         store,
         &lease,
         label,
-        settle,
         bar.as_ref(),
         scan_progress.as_ref(),
     )
@@ -986,7 +1006,11 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
     }
     writeln!(
         out,
-        "Verified by rescanning: {} gone, {} still present, {} unverified.",
+        "Verified by {}: {} gone, {} still present, {} unverified.",
+        match r.verified_by {
+            Verify::Probe => "re-reading each target",
+            Verify::Rescan => "rescanning",
+        },
         n(&r.verified, "gone"),
         n(&r.verified, "present"),
         n(&r.verified, "unverified")
@@ -1005,9 +1029,13 @@ fn print_report(out: &mut impl Write, r: &RunReport, json: bool) -> Result<()> {
         )?;
     }
     if !r.unverified_tenants.is_empty() {
+        let what = match r.verified_by {
+            Verify::Probe => "Some targets could not be re-read in",
+            Verify::Rescan => "The rescan was partial in",
+        };
         writeln!(
             out,
-            "The rescan of {} was partial; run `grantscope scan` to confirm.",
+            "{what} {}; run `grantscope scan` to confirm.",
             Shown(&r.unverified_tenants.join(", "))
         )?;
     }
@@ -1111,9 +1139,18 @@ impl RunProgress for RunBar {
         self.bar.set_message(format!("{} ok, {} not", c.0, c.1));
     }
 
-    fn verifying(&self, tenants: usize) {
+    fn verifying(&self, how: Verify, count: usize) {
         self.bar.finish_and_clear();
-        eprintln!("verifying: rescanning {tenants} tenants");
+        match how {
+            Verify::Probe => eprintln!(
+                "verifying: re-reading {}",
+                plural(count, "target", "targets")
+            ),
+            Verify::Rescan => eprintln!(
+                "verifying: rescanning {}",
+                plural(count, "tenant", "tenants")
+            ),
+        }
     }
 }
 
@@ -1154,8 +1191,8 @@ impl RunProgress for RunLog {
         );
     }
 
-    fn verifying(&self, tenants: usize) {
-        tracing::info!(tenants, "verifying by rescanning");
+    fn verifying(&self, how: Verify, count: usize) {
+        tracing::info!(how = how.name(), count, "verifying");
     }
 }
 
@@ -1225,6 +1262,7 @@ mod tests {
                 "approver": {"name": HOSTILE}, "ticket": {"id": HOSTILE},
             })),
             actions: vec![row],
+            verified_by: Verify::Rescan,
             unverified_tenants: vec![HOSTILE.into()],
             verified: [("present".to_owned(), 1)].into_iter().collect(),
             states: [("failed".to_owned(), 1)].into_iter().collect(),
