@@ -2,7 +2,8 @@
 //! execution revokes every revocable grant of the vendor exactly once (the simulator
 //! counts every call that reached its state), across tenants and providers, touches
 //! nothing of any other vendor, survives SIGKILL at random points with `--resume`,
-//! and is verified by a rescan.
+//! and is verified by re-reading each target (or, with `--verify rescan`, by a
+//! rescan).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -326,6 +327,14 @@ async fn offboarding_a_vendor_across_providers_revokes_each_grant_exactly_once()
     let before = e.f.sim.truth();
     let vendor = e.widest_vendor(&before);
     let requests = e.f.sim.stats().requests;
+    let scans = |e: &Estate| {
+        let store = Store::open(&e.db).unwrap_or_else(|err| panic!("store: {err}"));
+        store
+            .scans()
+            .unwrap_or_else(|err| panic!("scans: {err}"))
+            .len()
+    };
+    let scans_before = scans(&e);
 
     // The plan names every live grant of the vendor and changes nothing.
     let plan = run_async(e.cmd(&["offboard", &vendor, "--config", e.config_arg(), "--json"])).await;
@@ -417,6 +426,17 @@ async fn offboarding_a_vendor_across_providers_revokes_each_grant_exactly_once()
     ran.expect_code(1);
     assert!(run_finished(&ran), "{}", ran.stdout);
     let report = json(&ran);
+    // Verified by re-reading each target: no rescan is recorded, and the run cost
+    // fewer requests than the scan of the estate (every scan of the estate sends
+    // about the same, so the first scan's count stands for a verification rescan).
+    assert_eq!(report["run"]["verified_by"], "probe", "{report}");
+    assert_eq!(scans(&e), scans_before, "the verification recorded a scan");
+    let run_requests = e.f.sim.stats().requests - requests;
+    assert!(
+        run_requests < requests / scans_before as u64,
+        "the run sent {run_requests} requests, a scan {}",
+        requests / scans_before as u64
+    );
     let left: BTreeSet<&str> = report["run"]["unattributed"]
         .as_array()
         .into_iter()
@@ -561,7 +581,8 @@ async fn sigkill_at_random_points_then_resume_revokes_each_grant_exactly_once() 
     let mut finished = None;
     for round in 0..40 {
         let cmd = e.cmd(&args);
-        // Up to 6 s: a resumed run first waits out its 3 s settle time.
+        // Up to 6 s: a resumed run may re-read what it left in flight for its 3 s
+        // settle time before it goes on.
         let delay = Duration::from_millis(rand::rng().random_range(100..6000));
         // Kill in most rounds; every fifth round runs to the end unless killed before.
         let kill = round < 30 && round % 5 != 4;
@@ -761,7 +782,28 @@ async fn vendors_commands_read_and_edit_the_registry_and_enforce_applies_policie
     let no_yes = run_async(e.cmd(&["enforce", "--config", &cfg, "--execute"])).await;
     no_yes.expect_code(2);
     assert!(no_yes.stderr.contains("--yes"), "{}", no_yes.stderr);
-    let ran = run_async(e.cmd(&["enforce", "--config", &cfg, "--execute", "--yes"])).await;
+    // Verified by a rescan this time: it is recorded, like any scan.
+    let scans = || {
+        let store = Store::open(&e.db).unwrap_or_else(|err| panic!("store: {err}"));
+        store
+            .scans()
+            .unwrap_or_else(|err| panic!("scans: {err}"))
+            .len()
+    };
+    let scans_before = scans();
+    let bad = run_async(e.cmd(&["enforce", "--config", &cfg, "--verify", "scan"])).await;
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("use `probe`"), "{}", bad.stderr);
+    let ran = run_async(e.cmd(&[
+        "enforce",
+        "--config",
+        &cfg,
+        "--execute",
+        "--yes",
+        "--verify",
+        "rescan",
+    ]))
+    .await;
     ran.expect_code(0);
     assert!(
         ran.stdout
@@ -769,6 +811,12 @@ async fn vendors_commands_read_and_edit_the_registry_and_enforce_applies_policie
         "{}",
         ran.stdout
     );
+    assert!(
+        ran.stdout.contains("Verified by rescanning:"),
+        "{}",
+        ran.stdout
+    );
+    assert_eq!(scans(), scans_before + 1, "the rescan is recorded");
     let after = e.f.sim.truth();
     assert!(e.grants_of(&after, &name).is_empty(), "{name} keeps grants");
     assert_eq!(
