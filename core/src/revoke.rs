@@ -773,6 +773,22 @@ async fn read_until_gone(
     }
 }
 
+/// When `e` is the provider refusing for a rate limit: the wait it named, or zero.
+fn rate_limited(e: &CallError) -> Option<Duration> {
+    match &e.failure {
+        Failure::Connector {
+            code: ErrorCode::RateLimited,
+            retry_after,
+            ..
+        } => Some(retry_after.unwrap_or_default()),
+        _ => None,
+    }
+}
+
+fn backoff_delay(attempt: u32) -> Duration {
+    Duration::from_millis(250u64 << attempt.min(5))
+}
+
 /// Drives one action to a settled state, journaling every step; `settle` is how
 /// long the tenant's reads may lag a revocation. Returns its final state.
 async fn run_action(
@@ -857,6 +873,30 @@ async fn run_action(
                     "revocation.response",
                 )?;
                 return Ok(state);
+            }
+            // A rate limit is a refusal before anything was done: the provider says so
+            // (429, Slack's `ratelimited`, Google's `rateLimitExceeded`), so the action
+            // is pending again and is sent after the wait the provider named, without
+            // waiting out the settle time. It still counts as an attempt.
+            Err(e) if rate_limited(&e).is_some() && attempts < max_attempts => {
+                let wait = rate_limited(&e)
+                    .unwrap_or_default()
+                    .max(backoff_delay(attempts));
+                let detail = format!(
+                    "rate limited, not processed; sending again in {:.1} s: {}",
+                    wait.as_secs_f32(),
+                    crate::error_chain(&e)
+                );
+                lock().action_settled(
+                    run,
+                    row.seq,
+                    ActionState::Pending,
+                    &detail,
+                    &[],
+                    "revocation.response",
+                )?;
+                state = ActionState::Pending;
+                tokio::time::sleep(wait).await;
             }
             Err(e) if permanent(&e) => {
                 let detail = crate::error_chain(&e);
@@ -1184,6 +1224,21 @@ mod tests {
             (ActionState::Done, 2)
         );
         assert!(rig.revoke_times()[0] >= 10.0, "{:?}", rig.revoke_times());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_limited_revoke_is_sent_again_after_the_wait_without_a_re_read() {
+        let rig = Scripted::new([Err(ErrorCode::RateLimited), Ok(Revoked)], []);
+        assert_eq!(
+            drive_settling(&rig, false, Duration::from_secs(60)).await,
+            (ActionState::Done, 2)
+        );
+        let times = rig.revoke_times();
+        assert!(times[1] < 5.0, "waited {times:?}");
+        // Rate limited on the last attempt: unclear like any other failure, so re-read.
+        let limited = std::iter::repeat_n(Err(ErrorCode::RateLimited), 3);
+        let rig = Scripted::new(limited, [Ok(false)]);
+        assert_eq!(drive(&rig, false).await, (ActionState::Gone, 3));
     }
 
     #[tokio::test(start_paused = true)]
